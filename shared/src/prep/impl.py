@@ -1,0 +1,98 @@
+"""The ``CHALLENGE_IMPL`` switch: which implementation of a challenge the tests import.
+
+``CHALLENGE_IMPL`` is one of ``starter`` (the candidate's file), ``baseline`` (simple and
+obviously correct), ``solution`` (production grade, the default) or ``wrong:<name>`` (a known-wrong
+version kept in the challenge's ``tests/wrong/<name>.py`` to prove the suite can fail).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ENV_VAR = "CHALLENGE_IMPL"
+IMPLS = ("starter", "baseline", "solution")
+DEFAULT_IMPL = "solution"
+WRONG_PREFIX = "wrong:"
+
+
+class ImplError(ValueError):
+    """Raised for an unknown ``CHALLENGE_IMPL`` value or a missing wrong implementation."""
+
+
+def selected() -> str:
+    """The implementation named by ``CHALLENGE_IMPL`` (``solution`` when unset or empty)."""
+    value = os.environ.get(ENV_VAR, "").strip() or DEFAULT_IMPL
+    validate(value)
+    return value
+
+
+def validate(value: str) -> None:
+    """Raise ``ImplError`` unless ``value`` names an implementation."""
+    if value in IMPLS:
+        return
+    if value.startswith(WRONG_PREFIX) and value[len(WRONG_PREFIX) :].isidentifier():
+        return
+    valid = ", ".join(IMPLS)
+    raise ImplError(
+        f"{ENV_VAR}={value!r} is not an implementation; use one of {valid}, "
+        f"or wrong:<name> for a file in the challenge's tests/wrong/"
+    )
+
+
+def package_root(package: str) -> Path:
+    """The challenge's folder (the one holding ``pyproject.toml``, ``src/`` and ``tests/``)."""
+    module = importlib.import_module(package)
+    if module.__file__ is None:
+        raise ImplError(f"{package} has no __file__; install it from the workspace (uv sync)")
+    # .../packages/<pkg>/src/<pkg>/__init__.py -> .../packages/<pkg>
+    return Path(module.__file__).resolve().parents[2]
+
+
+def wrong_dir(package: str) -> Path:
+    """The folder holding the challenge's known-wrong implementations."""
+    return package_root(package) / "tests" / "wrong"
+
+
+def wrong_names(package: str) -> list[str]:
+    """Names of the known-wrong implementations, sorted (``tests/wrong/<name>.py``)."""
+    folder = wrong_dir(package)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def load(package: str, impl: str | None = None) -> ModuleType:
+    """Import ``<package>.<impl>`` (``impl`` defaults to ``CHALLENGE_IMPL``).
+
+    Args:
+        package: the challenge's import package, e.g. ``"challenge_12_mini_autograd"``.
+        impl: ``starter``, ``baseline``, ``solution`` or ``wrong:<name>``; ``None`` reads the
+            environment variable.
+
+    Raises:
+        ImplError: unknown implementation, or no ``tests/wrong/<name>.py``.
+    """
+    impl = selected() if impl is None else impl
+    validate(impl)
+    if not impl.startswith(WRONG_PREFIX):
+        return importlib.import_module(f"{package}.{impl}")
+    name = impl[len(WRONG_PREFIX) :]
+    path = wrong_dir(package) / f"{name}.py"
+    if not path.is_file():
+        known = ", ".join(wrong_names(package)) or "none"
+        raise ImplError(f"no wrong implementation {name!r} in {path.parent} (known: {known})")
+    module_name = f"{package}._wrong_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImplError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,155 @@
+"""The pytest plugin every challenge's tests run under (registered as the ``prep`` entry point).
+
+It gives every test an ``impl`` fixture (the module ``CHALLENGE_IMPL`` selects, for the
+challenge whose folder holds the test), prints ``implementation under test: <impl>`` in the
+header, defines the markers ``task(k)``, ``gpu``, ``multigpu``, ``slow`` and ``torchrun`` (with
+skips that say what to do instead), filters by ``--task k``, and when ``PREP_REPORT`` names a
+file writes a JSON report of every test's outcome there (``prep test`` and ``prep verify`` read it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Generator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from prep import impl as impl_switch
+
+REPORT_ENV = "PREP_REPORT"
+_OUTCOMES = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("prep")
+    group.addoption("--task", action="append", default=[], help="run only tests of README task K")
+    group.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "task(k): the README task (and starter TODO) the test exercises",
+        "gpu: needs a CUDA GPU",
+        "multigpu: needs two or more CUDA GPUs",
+        "slow: takes more than a few seconds; runs with --run-slow",
+        "torchrun: multi-process test; runs under torchrun (the torchrun-* nox sessions)",
+    ):
+        config.addinivalue_line("markers", line)
+    config.stash[_OUTCOMES] = {}
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    try:
+        return f"implementation under test: {impl_switch.selected()}"
+    except impl_switch.ImplError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def challenge_package(path: Path) -> str | None:
+    """The import package of the challenge whose folder holds ``path`` (``None`` outside one)."""
+    for parent in path.resolve().parents:
+        if parent.name.startswith("challenge_") and (parent / "pyproject.toml").is_file():
+            return parent.name
+    return None
+
+
+@pytest.fixture(scope="module")
+def impl(request: pytest.FixtureRequest) -> ModuleType:
+    """The implementation under test: ``<challenge>.<CHALLENGE_IMPL>`` (default ``solution``)."""
+    package = challenge_package(Path(request.path))
+    if package is None:
+        pytest.fail(f"{request.path} is not inside a packages/challenge_NN_<slug>/ folder")
+    return impl_switch.load(package)
+
+
+def _nn(item: pytest.Item) -> str:
+    package = challenge_package(Path(item.path))
+    return package.removeprefix("challenge_")[:2] if package else "NN"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = {str(t) for t in config.getoption("--task")}
+    if wanted:
+        keep = [i for i in items if {str(m.args[0]) for m in i.iter_markers("task")} & wanted]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    cuda = _cuda_count()
+    for item in items:
+        nn = _nn(item)
+        if item.get_closest_marker("slow") and not config.getoption("--run-slow"):
+            item.add_marker(pytest.mark.skip(reason="slow test: add --run-slow to run it"))
+        if item.get_closest_marker("gpu") and cuda < 1:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"needs a CUDA GPU and none is visible: run it on a GPU machine; "
+                    f"here the CPU tests cover the same logic and `uv run prep bench {nn}` times it"
+                )
+            )
+        if item.get_closest_marker("multigpu") and cuda < 2:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"needs 2+ CUDA GPUs ({cuda} visible): on CPU run "
+                    f"`uv run nox -s torchrun-challenge_{nn}` (gloo ranks) instead"
+                )
+            )
+        if item.get_closest_marker("torchrun") and "WORLD_SIZE" not in os.environ:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"multi-process test: run `uv run nox -s torchrun-challenge_{nn}` "
+                    f"(or `torchrun --standalone --nproc-per-node=2 -m pytest {item.path.name}`)"
+                )
+            )
+
+
+def _cuda_count() -> int:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency of prep
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    outcomes = item.config.stash[_OUTCOMES]
+    entry = outcomes.setdefault(
+        item.nodeid,
+        {
+            "outcome": "passed",
+            "tasks": [str(m.args[0]) for m in item.iter_markers("task")],
+            "exception": None,
+            "message": None,
+        },
+    )
+    if report.skipped and entry["outcome"] == "passed":
+        entry["outcome"] = "skipped"
+    elif report.failed:
+        entry["outcome"] = "failed"
+        if call.excinfo is not None and entry["exception"] is None:
+            entry["exception"] = call.excinfo.typename
+            entry["message"] = str(call.excinfo.value).splitlines()[0][:300] if str(call.excinfo.value) else ""
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    target = os.environ.get(REPORT_ENV)
+    if not target or os.environ.get("RANK", "0") != "0":
+        return
+    outcomes = session.config.stash[_OUTCOMES]
+    counts = {k: sum(1 for e in outcomes.values() if e["outcome"] == k) for k in ("passed", "failed", "skipped")}
+    report = {
+        "impl": impl_switch.selected(),
+        "exitstatus": int(exitstatus),
+        **counts,
+        "total": len(outcomes),
+        "tests": outcomes,
+    }
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    Path(target).write_text(json.dumps(report, indent=1), encoding="utf-8")
