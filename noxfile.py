@@ -94,7 +94,11 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
 make_sessions("shared", "prep", ROOT / "shared", catalog.shared_torchrun(ROOT), 2)
 for challenge in catalog.challenges(ROOT):
     make_sessions(
-        f"challenge_{challenge.nn}", challenge.dist_name, challenge.root, challenge.torchrun, challenge.nproc
+        f"challenge_{challenge.nn}",
+        challenge.dist_name,
+        challenge.root,
+        challenge.torchrun,
+        challenge.nproc,
     )
 
 

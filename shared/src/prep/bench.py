@@ -110,7 +110,8 @@ def time_callable(
         flush = torch.empty(_L2_FLUSH_BYTES, dtype=torch.uint8, device=device)
         for _ in range(n):
             flush.zero_()
-            begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            begin = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+            end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
             begin.record()
             result = fn()
             end.record()
@@ -133,7 +134,9 @@ def run(workloads: list[Workload], *, repeats: int = 15, budget_s: float = 3.0) 
         timings: dict[str, tuple[Timing | None, str]] = {}
         for name, fn in work.candidates.items():
             try:
-                timing, value = time_callable(fn, device=work.device, repeats=repeats, budget_s=budget_s)
+                timing, value = time_callable(
+                    fn, device=work.device, repeats=repeats, budget_s=budget_s
+                )
             except NotImplementedError:
                 timings[name] = (None, "not implemented")
                 continue
@@ -148,17 +151,17 @@ def run(workloads: list[Workload], *, repeats: int = 15, budget_s: float = 3.0) 
                     status = f"wrong result: {str(exc).splitlines()[0]}"[:120]
             timings[name] = (timing, status)
         ref = timings.get(work.reference, (None, ""))[0]
-        for name, (timing, status) in timings.items():
+        for name, (measured, status) in timings.items():
             ratio = gflops = gbs = share = None
-            if timing is not None:
-                ratio = ref.median / timing.median if ref is not None else None
+            if measured is not None:
+                ratio = ref.median / measured.median if ref is not None else None
                 if work.flops:
-                    gflops = work.flops / timing.median / 1e9
+                    gflops = work.flops / measured.median / 1e9
                     share = gflops / 1e3 / peak.tflops_bf16 if peak else None
                 if work.bytes_moved:
-                    gbs = work.bytes_moved / timing.median / 1e9
+                    gbs = work.bytes_moved / measured.median / 1e9
                     share = gbs / peak.bandwidth_gbs if peak and not work.flops else share
-            rows.append(Row(work.name, name, timing, status, ratio, gflops, gbs, share))
+            rows.append(Row(work.name, name, measured, status, ratio, gflops, gbs, share))
     return rows
 
 
@@ -169,43 +172,51 @@ def _fmt_time(seconds: float) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def _fmt_rate(value: float | None) -> str:
+    if not value:
+        return ""
+    return f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+
+
 def render(rows: list[Row], workloads: list[Workload], title: str) -> Any:
-    """A rich ``Table`` of the rows (one section per workload)."""
+    """Rich tables of the rows, one per workload, grouped under ``title``."""
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
-    for column in ("workload", "implementation", "median", "min", "max", "vs reference"):
-        table.add_column(column, justify="left" if column in ("workload", "implementation") else "right")
-    show_flops = any(r.gflops for r in rows)
-    show_bw = any(r.gbs for r in rows)
-    show_peak = any(r.peak_share for r in rows)
-    if show_flops:
-        table.add_column("GFLOP/s", justify="right")
-    if show_bw:
-        table.add_column("GB/s", justify="right")
-    if show_peak:
-        table.add_column("% of peak", justify="right")
-    refs = {w.name: w.reference for w in workloads}
-    last = None
-    for row in rows:
-        if last is not None and row.workload != last:
-            table.add_section()
-        cells = [row.workload if row.workload != last else "", row.candidate]
-        last = row.workload
-        if row.timing is None:
-            cells += [row.status, "", "", ""]
-        else:
-            is_ref = row.candidate == refs.get(row.workload)
-            ratio = "reference" if is_ref else (f"{row.ratio:.2f}x" if row.ratio else "-")
-            if row.status != "ok":
-                ratio = row.status
-            t = row.timing
-            cells += [_fmt_time(t.median), _fmt_time(t.min), _fmt_time(t.max), ratio]
-        if show_flops:
-            cells.append(f"{row.gflops:,.1f}" if row.gflops else "")
-        if show_bw:
-            cells.append(f"{row.gbs:,.1f}" if row.gbs else "")
-        if show_peak:
-            cells.append(f"{100 * row.peak_share:.1f}%" if row.peak_share else "")
-        table.add_row(*cells)
-    return table
+    tables: list[Any] = []
+    for work in workloads:
+        mine = [r for r in rows if r.workload == work.name]
+        table = Table(title=f"{title} - {work.name}", title_justify="left")
+        table.add_column("implementation")
+        for column in ("median", "min", "max", f"speed-up vs {work.reference}"):
+            table.add_column(column, justify="right")
+        extras = [
+            ("GFLOP/s", [_fmt_rate(r.gflops) for r in mine]),
+            ("GB/s", [_fmt_rate(r.gbs) for r in mine]),
+            ("% of peak", [f"{100 * r.peak_share:.1f}%" if r.peak_share else "" for r in mine]),
+        ]
+        extras = [(name, cells) for name, cells in extras if any(cells)]
+        for name, _ in extras:
+            table.add_column(name, justify="right")
+        for k, row in enumerate(mine):
+            if row.timing is None:
+                cells = [row.candidate, row.status, "", "", ""]
+            else:
+                t = row.timing
+                ratio = (
+                    "1.00x"
+                    if row.candidate == work.reference
+                    else (f"{row.ratio:.2f}x" if row.ratio else "-")
+                )
+                if row.status != "ok":
+                    ratio = row.status
+                cells = [
+                    row.candidate,
+                    _fmt_time(t.median),
+                    _fmt_time(t.min),
+                    _fmt_time(t.max),
+                    ratio,
+                ]
+            table.add_row(*cells, *(extra[k] for _, extra in extras))
+        tables.append(table)
+    return Group(*tables)

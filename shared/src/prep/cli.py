@@ -1,11 +1,11 @@
 """The ``prep`` command: list, show, test, bench, hint and verify challenges.
 
-    uv run prep list                 every challenge, and how far your starter has got
-    uv run prep show 12              the challenge's README
-    uv run prep test 12 [--impl X] [--task K] [-- PYTEST ARGS]
-    uv run prep bench 12 [--json F] [--plot F] [--quick]
-    uv run prep hint 12 [LEVEL]
-    uv run prep verify 12            starter contract + known-wrong versions rejected
+uv run prep list                 every challenge, and how far your starter has got
+uv run prep show 12              the challenge's README
+uv run prep test 12 [--impl X] [--task K] [-- PYTEST ARGS]
+uv run prep bench 12 [--json F] [--plot F] [--quick]
+uv run prep hint 12 [LEVEL]
+uv run prep verify 12            starter contract + known-wrong versions rejected
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from prep import catalog
+from prep import catalog, testing
 from prep import impl as impl_switch
-from prep import testing
 
 console = Console()
 
@@ -58,7 +57,9 @@ def cmd_list(_: argparse.Namespace) -> int:
             _starter_score(c),
         )
     console.print(table)
-    console.print("Start one: [bold]uv run prep show NN[/], edit its starter.py, then [bold]uv run prep test NN[/].")
+    console.print(
+        "Start one: [bold]uv run prep show NN[/], edit its starter.py, then [bold]uv run prep test NN[/]."
+    )
     return 0
 
 
@@ -81,7 +82,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     impl_switch.validate(args.impl)
     report = results_dir() / f"{challenge.nn}-{args.impl.replace(':', '-')}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
-    extra = [a for a in args.pytest_args if a != "--"]
+    extra = list(args.pytest_args)
     for task in args.task:
         extra += ["--task", str(task)]
     env = {**os.environ, impl_switch.ENV_VAR: args.impl, "PREP_REPORT": str(report)}
@@ -90,9 +91,13 @@ def cmd_test(args: argparse.Namespace) -> int:
     if report.is_file():
         data = json.loads(report.read_text(encoding="utf-8"))
         ran = data["total"] - data["skipped"]
-        console.print(f"[bold]{args.impl}[/] passes {data['passed']} of {ran} tests of challenge {challenge.nn}.")
+        console.print(
+            f"[bold]{args.impl}[/] passes {data['passed']} of {ran} tests of challenge {challenge.nn}."
+        )
         if args.impl == "starter" and data["failed"]:
-            console.print("Each failure names the README task to work on; `uv run prep hint NN` helps.")
+            console.print(
+                "Each failure names the README task to work on; `uv run prep hint NN` helps."
+            )
     return code
 
 
@@ -163,23 +168,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
         console.print(f"[red]FAIL[/] {problem}")
     if problems:
         return 1
-    console.print("[green]ok[/]: the starter fails every task test with NotImplementedError, "
-                  "and every known-wrong version is rejected")
+    console.print(
+        "[green]ok[/]: the starter fails every task test with NotImplementedError, "
+        "and every known-wrong version is rejected"
+    )
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="prep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="prep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = top.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="every challenge, with your starter's pass count").set_defaults(func=cmd_list)
+    sub.add_parser("list", help="every challenge, with your starter's pass count").set_defaults(
+        func=cmd_list
+    )
     show = sub.add_parser("show", help="print a challenge's README")
     show.add_argument("number")
     show.set_defaults(func=cmd_show)
     test = sub.add_parser("test", help="run a challenge's tests (default: your starter)")
     test.add_argument("number")
-    test.add_argument("--impl", default="starter", help="starter (default), baseline, solution or wrong:<name>")
+    test.add_argument(
+        "--impl", default="starter", help="starter (default), baseline, solution or wrong:<name>"
+    )
     test.add_argument("--task", action="append", default=[], help="only tests of README task K")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     test.set_defaults(func=cmd_test)
     bench = sub.add_parser("bench", help="time every implementation against the library")
     bench.add_argument("number")
@@ -187,20 +199,28 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", help="write a PNG plot (where the challenge has one)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--repeats", type=int, default=15, help="timed calls per candidate (max)")
-    bench.add_argument("--budget", type=float, default=3.0, help="seconds of timed calls per candidate")
+    bench.add_argument(
+        "--budget", type=float, default=3.0, help="seconds of timed calls per candidate"
+    )
     bench.set_defaults(func=cmd_bench)
     hint = sub.add_parser("hint", help="progressive hints from the README")
     hint.add_argument("number")
     hint.add_argument("level", nargs="?", type=int, default=1)
     hint.set_defaults(func=cmd_hint)
-    verify = sub.add_parser("verify", help="check the starter contract and that wrong versions fail")
+    verify = sub.add_parser(
+        "verify", help="check the starter contract and that wrong versions fail"
+    )
     verify.add_argument("number")
     verify.set_defaults(func=cmd_verify)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Everything after `--` goes to pytest untouched (argparse would try to parse it).
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser().parse_args(argv[:split])
+    args.pytest_args = argv[split + 1 :]
     try:
         code: int = args.func(args)
     except (catalog.CatalogError, impl_switch.ImplError) as exc:

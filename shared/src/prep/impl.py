@@ -96,3 +96,17 @@ def load(package: str, impl: str | None = None) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def fresh_copy(module_name: str) -> ModuleType:
+    """A new, independent instance of a module: its own classes, functions and globals.
+
+    Known-wrong versions use it to patch one piece of the solution (a method, a helper the
+    other functions call) without touching the real module that other code imports.
+    """
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        raise ImplError(f"cannot find module {module_name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -21,7 +21,39 @@ import pytest
 from prep import impl as impl_switch
 
 REPORT_ENV = "PREP_REPORT"
+FAIL_FAST_PROFILE = "prep-fail-fast"
 _OUTCOMES = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def _register_hypothesis_profile() -> None:
+    """``--hypothesis-profile=prep-fail-fast``: for runs that only ask *whether* a suite fails
+    (the starter, known-wrong versions): no shrinking, one error per test, no deadline."""
+    try:
+        from hypothesis import HealthCheck, Phase, settings
+    except ImportError:  # hypothesis is in the dev group; a bare install has none
+        return
+    settings.register_profile(
+        FAIL_FAST_PROFILE,
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+_register_hypothesis_profile()
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The single exception inside (nested) exception groups whose leaves share one type."""
+    while isinstance(exc, BaseExceptionGroup):
+        leaves = list(exc.exceptions)
+        if not leaves or len({type(e) for e in leaves}) != 1:
+            return exc
+        exc = leaves[0]
+    return exc
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,9 +98,10 @@ def impl(request: pytest.FixtureRequest) -> ModuleType:
     return impl_switch.load(package)
 
 
-def _nn(item: pytest.Item) -> str:
+def _session_suffix(item: pytest.Item) -> str:
+    """``challenge_NN`` for a challenge's test, ``shared`` for the harness's own."""
     package = challenge_package(Path(item.path))
-    return package.removeprefix("challenge_")[:2] if package else "NN"
+    return f"challenge_{package.removeprefix('challenge_')[:2]}" if package else "shared"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,9 +110,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep = [i for i in items if {str(m.args[0]) for m in i.iter_markers("task")} & wanted]
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
-    cuda = _cuda_count()
+    needs_gpu = any(i.get_closest_marker("gpu") or i.get_closest_marker("multigpu") for i in items)
+    cuda = _cuda_count() if needs_gpu else 0  # importing torch costs seconds: only when asked
     for item in items:
-        nn = _nn(item)
+        suffix = _session_suffix(item)
+        nn = suffix.removeprefix("challenge_")
         if item.get_closest_marker("slow") and not config.getoption("--run-slow"):
             item.add_marker(pytest.mark.skip(reason="slow test: add --run-slow to run it"))
         if item.get_closest_marker("gpu") and cuda < 1:
@@ -93,13 +128,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(
                 pytest.mark.skip(
                     reason=f"needs 2+ CUDA GPUs ({cuda} visible): on CPU run "
-                    f"`uv run nox -s torchrun-challenge_{nn}` (gloo ranks) instead"
+                    f"`uv run nox -s torchrun-{suffix}` (gloo ranks) instead"
                 )
             )
         if item.get_closest_marker("torchrun") and "WORLD_SIZE" not in os.environ:
             item.add_marker(
                 pytest.mark.skip(
-                    reason=f"multi-process test: run `uv run nox -s torchrun-challenge_{nn}` "
+                    reason=f"multi-process test: run `uv run nox -s torchrun-{suffix}` "
                     f"(or `torchrun --standalone --nproc-per-node=2 -m pytest {item.path.name}`)"
                 )
             )
@@ -133,8 +168,10 @@ def pytest_runtest_makereport(
     elif report.failed:
         entry["outcome"] = "failed"
         if call.excinfo is not None and entry["exception"] is None:
-            entry["exception"] = call.excinfo.typename
-            entry["message"] = str(call.excinfo.value).splitlines()[0][:300] if str(call.excinfo.value) else ""
+            cause = _root_cause(call.excinfo.value)
+            text = str(cause)
+            entry["exception"] = type(cause).__name__
+            entry["message"] = text.splitlines()[0][:300] if text else ""
     return report
 
 
@@ -143,7 +180,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not target or os.environ.get("RANK", "0") != "0":
         return
     outcomes = session.config.stash[_OUTCOMES]
-    counts = {k: sum(1 for e in outcomes.values() if e["outcome"] == k) for k in ("passed", "failed", "skipped")}
+    counts = {
+        k: sum(1 for e in outcomes.values() if e["outcome"] == k)
+        for k in ("passed", "failed", "skipped")
+    }
     report = {
         "impl": impl_switch.selected(),
         "exitstatus": int(exitstatus),

@@ -8,6 +8,7 @@ the first mismatching elements, and which task of the README to revisit.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import re
 from dataclasses import dataclass
@@ -17,24 +18,23 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import torch
 
 from prep import impl as impl_switch
 
 _MAX_SHOWN = 5
-TODO_PATTERN = re.compile(r"^TODO\((?P<nn>\d{2})\.(?P<task>\d+)\): .+ - see README task (?P<ref>\d+)$")
+TODO_PATTERN = re.compile(
+    r"^TODO\((?P<nn>\d{2})\.(?P<task>\d+)\): .+ - see README task (?P<ref>\d+)$"
+)
 
 
 def _describe(value: Any) -> tuple[npt.NDArray[Any], str, str, str]:
     """(array, shape, dtype, device) of a tensor, array or number, for the report."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency of prep
-        torch = None  # type: ignore[assignment]
-    if torch is not None and isinstance(value, torch.Tensor):
-        array = value.detach().to("cpu")
-        if array.dtype == torch.bfloat16 or array.dtype.is_floating_point:
-            array = array.to(torch.float64)
-        return array.numpy(), str(tuple(value.shape)), str(value.dtype), str(value.device)
+    if isinstance(value, torch.Tensor):
+        host = value.detach().to("cpu")
+        if host.dtype.is_floating_point:  # bfloat16 has no numpy dtype
+            host = host.to(torch.float64)
+        return host.numpy(), str(tuple(value.shape)), str(value.dtype), str(value.device)
     array = np.asarray(value)
     return array, str(array.shape), str(array.dtype), "cpu (numpy)"
 
@@ -98,11 +98,13 @@ def assert_close(
     nan_a, nan_e = np.isnan(a64), np.isnan(e64)
     if (nan_a != nan_e).any():
         where = np.argwhere(nan_a != nan_e)[:_MAX_SHOWN].tolist()
-        lines.append(f"  NaN differs at {where} (actual NaNs {int(nan_a.sum())}, expected {int(nan_e.sum())})")
+        lines.append(
+            f"  NaN differs at {where} (actual NaNs {int(nan_a.sum())}, expected {int(nan_e.sum())})"
+        )
     lines.append("  first mismatches (index: actual vs expected):")
     for index in bad[:_MAX_SHOWN]:
         key = tuple(int(i) for i in index)
-        lines.append(f"    {key}: {a64[key]!r} vs {e64[key]!r}")
+        lines.append(f"    {key}: {a64[key].item()!r} vs {e64[key].item()!r}")
     raise AssertionError("\n".join([*lines, *hint]))
 
 
@@ -181,7 +183,9 @@ def starter_contract_problems(package: str) -> list[ContractProblem]:
                     )
         elif callable(ref) and _signature(ref) != _signature(ours):
             problems.append(
-                ContractProblem(name, f"signature {_signature(ours)} != solution's {_signature(ref)}")
+                ContractProblem(
+                    name, f"signature {_signature(ours)} != solution's {_signature(ref)}"
+                )
             )
     problems.extend(_todo_problems(Path(str(starter.__file__)), package))
     return problems
@@ -206,10 +210,14 @@ def _todo_problems(path: Path, package: str) -> list[ContractProblem]:
         where = f"starter.py:{node.lineno}"
         if match is None:
             problems.append(
-                ContractProblem(where, f"message {text!r} must read 'TODO({nn}.k): ... - see README task k'")
+                ContractProblem(
+                    where, f"message {text!r} must read 'TODO({nn}.k): ... - see README task k'"
+                )
             )
         elif match["nn"] != nn or match["task"] != match["ref"]:
-            problems.append(ContractProblem(where, f"message {text!r} names the wrong challenge or task"))
+            problems.append(
+                ContractProblem(where, f"message {text!r} names the wrong challenge or task")
+            )
     if todos == 0:
         problems.append(ContractProblem("starter.py", "has no TODO raising NotImplementedError"))
     return problems
@@ -245,6 +253,8 @@ def run_suite(
     env = {**os.environ, impl_switch.ENV_VAR: impl, "PREP_REPORT": str(report_path)}
     report_path.unlink(missing_ok=True)
     args = [sys.executable, "-m", "pytest", str(root / "tests"), "-p", "no:cacheprovider", *extra]
+    if importlib.util.find_spec("hypothesis") is not None:
+        args.append("--hypothesis-profile=prep-fail-fast")  # whether it fails, not a minimal case
     if quiet:
         args += ["-q", "--no-header", "--tb=no", "-rN"]
     proc = subprocess.run(args, env=env, cwd=root, check=False, capture_output=quiet)
@@ -261,7 +271,9 @@ def starter_run_problems(run: SuiteRun) -> list[str]:
     """Problems with a run against the starter: a task test that passed, or failed with
     something other than ``NotImplementedError`` (the starter crashed somewhere else)."""
     if not run.tests:
-        return [f"the starter's suite did not run (exit {run.exitstatus}): {run.report.get('error', '')}"]
+        return [
+            f"the starter's suite did not run (exit {run.exitstatus}): {run.report.get('error', '')}"
+        ]
     problems = []
     for nodeid, entry in run.tests.items():
         if not entry["tasks"] or entry["outcome"] == "skipped":
@@ -293,7 +305,9 @@ def verify(package: str, root: Path, work: Path) -> list[str]:
     problems += starter_run_problems(starter)
     names = impl_switch.wrong_names(package)
     if len(names) < 2:
-        problems.append(f"tests/wrong/ holds {len(names)} known-wrong versions; at least 2 are needed")
+        problems.append(
+            f"tests/wrong/ holds {len(names)} known-wrong versions; at least 2 are needed"
+        )
     for name in names:
         run = run_suite(root, f"wrong:{name}", work / f"wrong_{name}.json", extra=("-x",))
         problem = wrong_run_problem(run)

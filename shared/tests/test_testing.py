@@ -1,0 +1,94 @@
+"""prep.testing: assert_close's report, the starter contract and the suite runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from prep import testing
+
+
+def test_assert_close_passes_within_tolerance() -> None:
+    testing.assert_close(np.array([1.0, 2.0]), torch.tensor([1.0, 2.0 + 1e-9]), rtol=1e-8)
+    testing.assert_close(3.0, 3.0)
+
+
+def test_report_names_shapes_errors_mismatches_and_task() -> None:
+    actual = np.array([1.0, 2.0, 3.0, np.nan])
+    expected = np.array([1.0, 2.5, 3.0, 4.0])
+    with pytest.raises(AssertionError) as info:
+        testing.assert_close(actual, expected, rtol=1e-6, task=3, what="grad of w")
+    report = str(info.value)
+    for fragment in (
+        "grad of w is not close",
+        "shape (4,), dtype float64",
+        "mismatched: 2 of 4",
+        "max abs error: 0.5",
+        "NaN differs at [[3]]",
+        "(1,): 2.0 vs 2.5",
+        "revisit README task 3",
+    ):
+        assert fragment in report, f"{fragment!r} missing from:\n{report}"
+
+
+def test_report_on_shape_mismatch_mentions_device() -> None:
+    with pytest.raises(AssertionError, match="shapes differ") as info:
+        testing.assert_close(torch.zeros(2, 3), np.zeros((3, 2)))
+    assert "device cpu" in str(info.value)
+
+
+def test_dtype_check_is_optional() -> None:
+    testing.assert_close(np.float32(1.0), np.float64(1.0))
+    with pytest.raises(AssertionError, match="dtypes differ"):
+        testing.assert_close(np.float32(1.0), np.float64(1.0), check_dtype=True)
+
+
+def test_matching_starter_has_no_contract_problems(demo: Path) -> None:
+    assert testing.starter_contract_problems("challenge_99_demo") == []
+
+
+def test_contract_catches_signature_names_and_todo_format(demo: Path) -> None:
+    starter = demo / "src" / "challenge_99_demo" / "starter.py"
+    text = starter.read_text()
+    text = text.replace(
+        "def double(x: int, *, times: int = 2)", "def double(x: int, times: int = 2)"
+    )
+    text = text.replace("TODO(99.2): add and return - see README task 2", "TODO: add")
+    text = text.replace("def bump(self, by: int = 1)", "def bump(self)")
+    starter.write_text(text)
+    problems = [str(p) for p in testing.starter_contract_problems("challenge_99_demo")]
+    assert any(p.startswith("double: signature") for p in problems), problems
+    assert any(p.startswith("Counter.bump: signature") for p in problems), problems
+    assert any("TODO(99.k)" in p for p in problems), problems
+
+
+def test_verify_accepts_a_good_challenge(demo: Path, tmp_path: Path) -> None:
+    assert testing.verify("challenge_99_demo", demo, tmp_path) == [
+        "tests/wrong/ holds 1 known-wrong versions; at least 2 are needed"
+    ]
+
+
+def test_verify_catches_a_wrong_version_the_suite_misses(demo: Path, tmp_path: Path) -> None:
+    wrong = demo / "tests" / "wrong" / "same_as_solution.py"
+    wrong.write_text("from challenge_99_demo.solution import Counter, double  # noqa: F401\n")
+    problems = testing.verify("challenge_99_demo", demo, tmp_path)
+    assert problems == [
+        "wrong:same_as_solution passes the whole suite: the tests cannot tell it from a correct one"
+    ]
+
+
+def test_verify_catches_a_test_that_passes_on_the_starter(demo: Path, tmp_path: Path) -> None:
+    starter = demo / "src" / "challenge_99_demo" / "starter.py"
+    starter.write_text(
+        starter.read_text().replace(
+            'raise NotImplementedError("TODO(99.1)',
+            'return x * times\n    raise NotImplementedError("TODO(99.1)',
+        )
+    )
+    run = testing.run_suite(demo, "starter", tmp_path / "starter.json")
+    problems = testing.starter_run_problems(run)
+    assert any("test_double passes against the starter" in p for p in problems), problems
+    assert any("test_double_rejects_strings fails with Failed" in p for p in problems), problems
