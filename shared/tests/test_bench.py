@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from rich.console import Console
 
@@ -62,3 +63,25 @@ def test_device_helpers_on_this_machine() -> None:
     assert best.type in ("cuda", "mps", "cpu")
     assert "torch" in device.describe(best)
     assert device.peak(torch.device("cpu")) is None
+
+
+@pytest.mark.gpu
+def test_cuda_timing_uses_events_and_reports_peak_share() -> None:
+    cuda = torch.device("cuda")
+    a = torch.randn(2048, 2048, device=cuda, dtype=torch.bfloat16)
+    flops = 2.0 * 2048**3
+    work = bench.Workload(
+        name="bf16 matmul",
+        candidates={"torch": lambda: a @ a},
+        flops=flops,
+        reference="torch",
+        device=cuda,
+    )
+    (row,) = bench.run([work], repeats=5, budget_s=0.5)
+    assert row.timing is not None
+    assert row.timing.repeats >= 3
+    assert row.gflops is not None
+    assert row.gflops > 1_000, f"a 2048^3 bf16 matmul ran at only {row.gflops:.0f} GFLOP/s"
+    if device.peak(cuda) is not None:
+        assert row.peak_share is not None
+        assert 0 < row.peak_share < 1.2

@@ -132,13 +132,13 @@ def test_sgd_skips_parameters_without_grad(impl: ModuleType) -> None:
 
 def test_training_an_mlp_on_make_moons_reaches_97_percent(impl: ModuleType) -> None:
     """The point of it all: full-batch training of a 2-8-8-1 MLP separates the two moons."""
-    X, y = make_moons(n_samples=100, noise=0.1, random_state=0)
+    X, y = make_moons(n_samples=64, noise=0.1, random_state=0)
     net = impl.MLP([2, 8, 8, 1], seed=0)
     opt = impl.SGD(net.parameters(), lr=0.3, momentum=0.9)
     inputs = impl.Tensor(X)
     losses = []
     for _ in range(60):
-        probs = net(inputs).sigmoid().reshape(-1)  # (100,)
+        probs = net(inputs).sigmoid().reshape(-1)  # (64,)
         loss = impl.binary_cross_entropy(probs, y)
         opt.zero_grad()
         loss.backward()

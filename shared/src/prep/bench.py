@@ -110,8 +110,8 @@ def time_callable(
         flush = torch.empty(_L2_FLUSH_BYTES, dtype=torch.uint8, device=device)
         for _ in range(n):
             flush.zero_()
-            begin = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-            end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+            begin = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
             begin.record()
             result = fn()
             end.record()

@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from prep import catalog, testing
@@ -153,7 +154,7 @@ def cmd_hint(args: argparse.Namespace) -> int:
         return 1
     level = min(max(args.level, 1), len(found))
     for k in range(level):
-        console.print(f"[bold]Hint {k + 1} of {len(found)}:[/] {found[k]}\n")
+        console.print(f"[bold]Hint {k + 1} of {len(found)}:[/] {escape(found[k])}\n")
     if level < len(found):
         console.print(f"More: uv run prep hint {challenge.nn} {level + 1}")
     return 0
@@ -165,7 +166,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as work:
         problems = testing.verify(challenge.package, challenge.root, Path(work))
     for problem in problems:
-        console.print(f"[red]FAIL[/] {problem}")
+        console.print(f"[red]FAIL[/] {escape(problem)}")
     if problems:
         return 1
     console.print(
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (catalog.CatalogError, impl_switch.ImplError) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
     return code
 

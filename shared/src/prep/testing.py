@@ -299,21 +299,32 @@ def wrong_run_problem(run: SuiteRun) -> str | None:
 
 
 def verify(package: str, root: Path, work: Path) -> list[str]:
-    """Check the starter contract, the starter's run and every wrong version; return problems."""
+    """Check the starter contract, the starter's run and every wrong version; return problems.
+
+    The runs are independent processes, so they go side by side, one per CPU core.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     problems = [f"starter contract: {p}" for p in starter_contract_problems(package)]
-    starter = run_suite(root, "starter", work / "starter.json")
-    problems += starter_run_problems(starter)
     names = impl_switch.wrong_names(package)
     if len(names) < 2:
         problems.append(
             f"tests/wrong/ holds {len(names)} known-wrong versions; at least 2 are needed"
         )
-    for name in names:
-        run = run_suite(root, f"wrong:{name}", work / f"wrong_{name}.json", extra=("-x",))
+    jobs = {"starter": ()} | {f"wrong:{name}": ("-x",) for name in names}
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        futures = {
+            impl: pool.submit(run_suite, root, impl, work / f"{impl.replace(':', '_')}.json", extra)
+            for impl, extra in jobs.items()
+        }
+        runs = {impl: future.result() for impl, future in futures.items()}
+    problems += starter_run_problems(runs.pop("starter"))
+    for impl, run in runs.items():
         problem = wrong_run_problem(run)
         if problem is None:
             caught = next(n for n, e in run.tests.items() if e["outcome"] == "failed")
-            print(f"  wrong:{name} rejected by {caught}")
+            print(f"  {impl} rejected by {caught}")
         else:
             problems.append(problem)
     return problems
