@@ -11,6 +11,7 @@ import ast
 import importlib.util
 import inspect
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from prep import impl as impl_switch
 
@@ -30,7 +30,9 @@ TODO_PATTERN = re.compile(
 
 def _describe(value: Any) -> tuple[npt.NDArray[Any], str, str, str]:
     """(array, shape, dtype, device) of a tensor, array or number, for the report."""
-    if isinstance(value, torch.Tensor):
+    # A torch tensor can only exist once torch is imported: no need to pay its import here.
+    torch: Any = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
         host = value.detach().to("cpu")
         if host.dtype.is_floating_point:  # bfloat16 has no numpy dtype
             host = host.to(torch.float64)
