@@ -1,0 +1,759 @@
+"""Challenge 06 - FX graph passes: the reference solution.
+
+Every pass takes a ``torch.fx.GraphModule`` and returns a new one; the input is never changed.
+Passes work on module-level graphs as ``torch.fx.symbolic_trace`` records them (``call_module``
+for ``nn.Conv2d``/``nn.BatchNorm2d``/``nn.Linear``, ``call_function``/``call_method`` for the
+rest). The structural passes (DCE, constant folding, CSE) also work on the flat graphs TorchDynamo
+hands a ``torch.compile`` backend.
+
+Design points (the README's "Complexity and trade-offs" has the reasoning):
+
+- No weight copies: ``_fresh_copy`` copies the graph and shares the leaf modules and tensors;
+  a pass that must change a module (folding a conv) attaches a new one under a fresh name.
+- One sweep each: DCE walks the graph backwards once, CSE forwards once with a hash table.
+- Purity is explicit: in-place ops (``add_``, ``inplace=True``, ``ReLU(inplace=True)``,
+  ``operator.setitem``), random ops, training-mode BatchNorm/Dropout, torch's own list of
+  side-effecting functions and modules this file does not know are never dropped, merged or
+  precomputed, and CSE forgets what it has seen after anything that may mutate.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import math
+import operator
+import time
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, cast
+
+import torch
+import torch.fx as fx
+import torch.nn.functional as F  # noqa: N812 - the universal spelling
+from torch import nn
+from torch.fx.node import Node, map_arg
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.dropout import _DropoutNd
+from torch.utils import _pytree as pytree
+
+from challenge_06_fx_pass.fused import Activation, LinearActivation
+from challenge_06_fx_pass.results import PassRecord, PassResult, PassVerificationError
+
+__all__ = [
+    "PassManager",
+    "eliminate_common_subexpressions",
+    "eliminate_dead_code",
+    "fold_constants",
+    "fold_conv_bn",
+    "fuse_linear_activation",
+]
+
+GraphPass = Callable[[fx.GraphModule], fx.GraphModule]
+Backend = Callable[[fx.GraphModule, list[torch.Tensor]], Callable[..., Any]]
+
+# ---------------------------------------------------------------------------------------------
+# Shared plumbing
+
+
+def _check_graph_module(gm: object) -> fx.GraphModule:
+    if not isinstance(gm, fx.GraphModule):
+        raise TypeError(
+            f"gm must be a torch.fx.GraphModule (e.g. from torch.fx.symbolic_trace(model)), "
+            f"got {type(gm).__name__}"
+        )
+    return gm
+
+
+def _fresh_copy(gm: fx.GraphModule) -> fx.GraphModule:
+    """A new GraphModule over a copy of ``gm``'s graph. Leaf modules, parameters and buffers are
+    shared (no weights copied); the module hierarchy holding them is new, so attaching or
+    deleting submodules on the copy leaves ``gm`` as it was."""
+    out = fx.GraphModule(gm, copy.deepcopy(gm.graph), class_name=type(gm).__name__)
+    out.meta = dict(gm.meta)
+    return out
+
+
+def _finish(gm: fx.GraphModule, changed: bool) -> fx.GraphModule:
+    if changed:
+        gm.graph.lint()
+        gm.delete_all_unused_submodules()
+        gm.recompile()
+    return gm
+
+
+def _free_name(gm: fx.GraphModule, base: str) -> str:
+    """A top-level attribute name of ``gm`` not yet taken, derived from ``base``."""
+    base = base.replace(".", "_")
+    name, k = base, 0
+    while hasattr(gm, name):
+        k += 1
+        name = f"{base}_{k}"
+    return name
+
+
+def _module(modules: dict[str, nn.Module], node: Node) -> nn.Module | None:
+    if node.op != "call_module" or not isinstance(node.target, str):
+        return None
+    return modules.get(node.target)
+
+
+# ---------------------------------------------------------------------------------------------
+# Purity: what a pass may drop, merge or precompute
+
+_RANDOM_FUNCTIONS: frozenset[object] = frozenset(
+    {
+        torch.rand, torch.randn, torch.randint, torch.rand_like, torch.randn_like,
+        torch.randint_like, torch.randperm, torch.bernoulli, torch.normal, torch.poisson,
+        torch.multinomial, F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout,
+        F.feature_alpha_dropout, F.rrelu, F.gumbel_softmax,
+    }
+)  # fmt: skip
+_RANDOM_METHODS = frozenset(
+    {"bernoulli", "bernoulli_", "normal_", "uniform_", "random_", "exponential_", "geometric_",
+     "cauchy_", "log_normal_", "multinomial"}
+)  # fmt: skip
+_INPLACE_OPERATORS: frozenset[object] = frozenset(
+    {operator.iadd, operator.isub, operator.imul, operator.itruediv, operator.ifloordiv,
+     operator.imod, operator.ipow, operator.iand, operator.ior, operator.ixor, operator.ilshift,
+     operator.irshift, operator.imatmul, operator.setitem}
+)  # fmt: skip
+# torch's own list (asserts, autocast and grad-mode switches, profiler ranges, ...) plus print.
+_SIDE_EFFECT_FUNCTIONS: frozenset[object] = frozenset(
+    {print, *getattr(fx.node, "_side_effectful_functions", ())}
+)
+# Modules outside torch.nn whose behaviour is known: the fused module this challenge inserts.
+_KNOWN_PURE_MODULES: tuple[type[nn.Module], ...] = (LinearActivation,)
+
+
+@functools.lru_cache(maxsize=512)
+def _signature(target: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(target)
+    except (TypeError, ValueError):  # many builtins have none
+        return None
+
+
+def _inplace_flag(node: Node) -> bool:
+    """``inplace=True`` by keyword, or by position to a Python function (``F.relu(x, True)``)."""
+    if node.kwargs.get("inplace") is True:
+        return True
+    if node.op != "call_function" or not callable(node.target) or len(node.args) < 2:
+        return False
+    sig = _signature(node.target)
+    if sig is None or "inplace" not in sig.parameters:
+        return False
+    try:
+        bound = sig.bind(*node.args, **node.kwargs)
+    except TypeError:
+        return True  # cannot tell: assume the worst
+    return bound.arguments.get("inplace") is True
+
+
+def _op_name(node: Node) -> str:
+    if node.op == "call_method":
+        return str(node.target)
+    return str(getattr(node.target, "__name__", ""))
+
+
+def _is_random(node: Node, modules: dict[str, nn.Module]) -> bool:
+    """Draws from a random generator: dropping, merging or precomputing it changes values."""
+    if node.op == "call_module":
+        module = _module(modules, node)
+        return (isinstance(module, _DropoutNd) and module.training and module.p > 0) or (
+            isinstance(module, nn.RReLU) and module.training
+        )
+    if node.op == "call_method":
+        return node.target in _RANDOM_METHODS
+    if node.op == "call_function":
+        if node.target in _RANDOM_FUNCTIONS:
+            return True
+        tags = getattr(node.target, "tags", ())  # an aten OpOverload from torch.export/aot
+        return torch.Tag.nondeterministic_seeded in tags
+    return False
+
+
+def _module_may_mutate(module: nn.Module | None) -> bool:
+    if module is None:
+        return True  # a call_module whose target is gone: assume the worst
+    if getattr(module, "_is_impure", False) or getattr(module, "inplace", False) is True:
+        return True
+    if isinstance(module, _BatchNorm) and module.training and module.track_running_stats:
+        return True  # updates running_mean / running_var / num_batches_tracked
+    # a user's leaf module may do anything: only torch.nn's own and ours are known
+    in_torch_nn = type(module).__module__.startswith("torch.nn.")
+    return not (in_torch_nn or isinstance(module, _KNOWN_PURE_MODULES))
+
+
+def _may_mutate(node: Node, modules: dict[str, nn.Module]) -> bool:
+    """Writes to a tensor (or other state) some other node can see, or has an effect outside
+    the graph (print, assert, grad mode)."""
+    if node.op in ("placeholder", "output", "get_attr"):
+        return node.op == "output"
+    if node.op == "call_module":
+        return _module_may_mutate(_module(modules, node))
+    if node.op == "call_function" and (
+        node.target in _SIDE_EFFECT_FUNCTIONS or node.target in _INPLACE_OPERATORS
+    ):
+        return True
+    schema = getattr(node.target, "_schema", None)  # aten OpOverload: the schema knows
+    if schema is not None and getattr(schema, "is_mutable", False):
+        return True
+    name = _op_name(node)
+    in_place_name = name.endswith("_") and not name.endswith("__")  # add_, relu_, copy_
+    return in_place_name or _inplace_flag(node) or "out" in node.kwargs
+
+
+def _has_side_effects(node: Node, modules: dict[str, nn.Module]) -> bool:
+    """True when removing or merging ``node`` could change anything other than its own value."""
+    if node.op in ("placeholder", "output"):
+        return True
+    return _may_mutate(node, modules) or _is_random(node, modules)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 1: fold eval-mode BatchNorm into the preceding convolution
+
+_CONV_FOR_BN: dict[type[nn.Module], type[nn.Module]] = {
+    nn.BatchNorm1d: nn.Conv1d,
+    nn.BatchNorm2d: nn.Conv2d,
+    nn.BatchNorm3d: nn.Conv3d,
+}
+
+
+def _foldable_conv_bn(
+    bn_node: Node, modules: dict[str, nn.Module]
+) -> tuple[Node, nn.modules.conv._ConvNd, _BatchNorm] | None:
+    """(conv node, conv, bn) when ``bn_node`` is an eval-mode BN whose only input is a conv
+    output nobody else reads; else None."""
+    bn = _module(modules, bn_node)
+    conv_type = _CONV_FOR_BN.get(type(bn)) if bn is not None else None
+    if conv_type is None or not isinstance(bn, _BatchNorm):
+        return None
+    if bn.training or bn.running_mean is None or bn.running_var is None:
+        return None  # training BN normalises with batch statistics: nothing fixed to fold
+    if len(bn_node.args) != 1 or bn_node.kwargs:
+        return None
+    conv_node = bn_node.args[0]
+    if not isinstance(conv_node, Node) or len(conv_node.users) != 1:
+        return None  # another reader needs the un-normalised conv output
+    conv = _module(modules, conv_node)
+    if type(conv) is not conv_type or len(conv_node.args) != 1 or conv_node.kwargs:
+        return None  # exact type: a subclass may override forward
+    conv = cast("nn.modules.conv._ConvNd", conv)
+    if conv.out_channels != bn.num_features:
+        return None
+    return conv_node, conv, bn
+
+
+def _folded_conv(conv: nn.modules.conv._ConvNd, bn: _BatchNorm) -> nn.modules.conv._ConvNd:
+    """A new conv computing ``bn(conv(x))`` in eval mode.
+
+    With s = gamma / sqrt(running_var + eps) per output channel:
+    W' = W * s (broadcast over (C_in/groups, *kernel)), b' = (b - running_mean) * s + beta.
+    Computed in float64 and cast back, so folding adds no rounding of its own.
+    """
+    with torch.no_grad():
+        weight = conv.weight  # (C_out, C_in / groups, *kernel)
+        c_out = weight.shape[0]
+        zeros = torch.zeros(c_out, dtype=torch.float64, device=weight.device)
+
+        def f64(t: torch.Tensor | None, default: torch.Tensor) -> torch.Tensor:
+            return default if t is None else t.to(torch.float64)
+
+        gamma, beta = f64(bn.weight, zeros + 1), f64(bn.bias, zeros)  # affine=False: 1, 0
+        scale = gamma * torch.rsqrt(f64(bn.running_var, zeros) + bn.eps)  # (C_out,)
+        new_weight = weight.to(torch.float64) * scale.reshape(-1, *([1] * (weight.dim() - 1)))
+        new_bias = (f64(conv.bias, zeros) - f64(bn.running_mean, zeros)) * scale + beta  # (C_out,)
+    fused = copy.deepcopy(conv)
+    fused.weight = nn.Parameter(new_weight.to(weight.dtype), requires_grad=weight.requires_grad)
+    fused.bias = nn.Parameter(new_bias.to(weight.dtype), requires_grad=weight.requires_grad)
+    return fused
+
+
+def fold_conv_bn(gm: fx.GraphModule) -> fx.GraphModule:
+    """Fold every eval-mode BatchNorm{1,2,3}d into the Conv{1,2,3}d that feeds it.
+
+    Args:
+        gm: a module-level graph (``torch.fx.symbolic_trace``). Not modified.
+
+    Returns:
+        A new GraphModule where each foldable ``conv -> bn`` pair is one conv with adjusted
+        weight and bias. Left alone: BN in training mode or without running statistics, a conv
+        output with other readers, convs of another type or channel count.
+
+    Raises:
+        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    """
+    out = _fresh_copy(_check_graph_module(gm))
+    modules = dict(out.named_modules())
+    changed = False
+    for bn_node in list(out.graph.nodes):
+        found = _foldable_conv_bn(bn_node, modules)
+        if found is None:
+            continue
+        conv_node, conv, bn = found
+        # A new module under a new name: the original conv may be called elsewhere.
+        name = _free_name(out, f"{conv_node.target}_bn_folded")
+        out.add_submodule(name, _folded_conv(conv, bn))
+        conv_node.target = name
+        bn_node.replace_all_uses_with(conv_node)
+        out.graph.erase_node(bn_node)
+        changed = True
+    return _finish(out, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 2: fuse nn.Linear + ReLU/GELU into one LinearActivation module
+
+_RELU_FUNCTIONS: frozenset[object] = frozenset({F.relu, torch.relu, torch.relu_, F.relu_})
+
+
+def _activation_of(node: Node, modules: dict[str, nn.Module]) -> Activation | None:
+    """The activation ``node`` applies to its first argument, or None when it is not a
+    ReLU/GELU or passes arguments the fused module does not model."""
+    if node.op == "call_module":
+        module = _module(modules, node)
+        if len(node.args) != 1 or node.kwargs:
+            return None
+        if type(module) is nn.ReLU:
+            return Activation.RELU
+        if type(module) is nn.GELU:
+            return Activation.gelu(module.approximate)
+        return None
+    if not node.args:
+        return None
+    if node.op == "call_method":
+        plain = len(node.args) == 1 and not node.kwargs
+        return Activation.RELU if plain and node.target in ("relu", "relu_") else None
+    if node.op != "call_function":
+        return None
+    if node.target in _RELU_FUNCTIONS:
+        # extra arguments can only be `inplace`, harmless once the input has a single reader
+        return Activation.RELU if len(node.args) <= 2 and set(node.kwargs) <= {"inplace"} else None
+    if node.target is F.gelu and len(node.args) <= 2 and set(node.kwargs) <= {"approximate"}:
+        default = node.args[1] if len(node.args) == 2 else "none"
+        approximate = node.kwargs.get("approximate", default)
+        if isinstance(approximate, str) and approximate in ("none", "tanh"):
+            return Activation.gelu(approximate)
+    return None
+
+
+def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
+    """Replace ``nn.Linear`` followed by ReLU or GELU with one ``LinearActivation`` module.
+
+    Matches the activation as a module (``nn.ReLU``, ``nn.GELU``), a function (``F.relu``,
+    ``torch.relu``, ``F.gelu``, in-place variants) or a method (``x.relu()``), keeping GELU's
+    ``approximate`` mode. The linear's output must have no other reader.
+
+    Args:
+        gm: a module-level graph (``torch.fx.symbolic_trace``). Not modified.
+
+    Returns:
+        A new GraphModule with one ``call_module`` node per fused pair (one node fewer each).
+
+    Raises:
+        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    """
+    out = _fresh_copy(_check_graph_module(gm))
+    modules = dict(out.named_modules())
+    changed = False
+    for act_node in list(out.graph.nodes):
+        activation = _activation_of(act_node, modules)
+        if activation is None:
+            continue
+        linear_node = act_node.args[0]
+        if not isinstance(linear_node, Node) or len(linear_node.users) != 1:
+            continue
+        linear = _module(modules, linear_node)
+        if type(linear) is not nn.Linear or len(linear_node.args) != 1 or linear_node.kwargs:
+            continue
+        name = _free_name(out, f"{linear_node.target}_{activation.value}")
+        out.add_submodule(name, LinearActivation(linear, activation))
+        linear_node.target = name
+        act_node.replace_all_uses_with(linear_node)
+        out.graph.erase_node(act_node)
+        changed = True
+    return _finish(out, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 3: dead code elimination
+
+
+def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:
+    """Remove nodes whose values nobody reads and whose execution has no other effect.
+
+    Kept although unread: placeholders (the signature), in-place ops (``add_``,
+    ``F.relu(x, inplace=True)``, ``nn.ReLU(inplace=True)``, ``operator.setitem``), random ops
+    (they advance the generator every later draw depends on), training-mode BatchNorm (updates
+    running statistics), side-effecting functions (asserts, print, grad-mode switches) and leaf
+    modules from outside ``torch.nn`` (unknown effects). Submodules no node calls are deleted.
+
+    Args:
+        gm: any FX graph. Not modified.
+
+    Returns:
+        A new GraphModule without the dead nodes. One backward sweep: a node's readers are
+        visited before it, so chains of dead nodes go in the same sweep.
+
+    Raises:
+        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    """
+    out = _fresh_copy(_check_graph_module(gm))
+    modules = dict(out.named_modules())
+    changed = False
+    for node in reversed(list(out.graph.nodes)):
+        if node.users or _has_side_effects(node, modules):
+            continue
+        out.graph.erase_node(node)
+        changed = True
+    return _finish(out, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 4: constant folding
+
+
+def _fetch_attr(gm: fx.GraphModule, target: str) -> Any:
+    value: Any = gm
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _evaluate(node: Node, env: dict[Node, Any]) -> Any:
+    args = map_arg(node.args, lambda n: env[n])
+    kwargs = map_arg(node.kwargs, lambda n: env[n])
+    if node.op == "call_method":
+        self_arg, *rest = args
+        return getattr(self_arg, str(node.target))(*rest, **kwargs)
+    return cast("Callable[..., Any]", node.target)(*args, **kwargs)
+
+
+def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:
+    """Precompute every pure computation that depends only on parameters, buffers and literals.
+
+    A node is constant when it is a ``get_attr``, or a pure, deterministic ``call_function`` /
+    ``call_method`` whose inputs are all constant. Each constant tensor read by a non-constant
+    node becomes one ``get_attr`` of a new buffer; the constant nodes no one reads any more are
+    removed. Random ops are never folded (each call must draw afresh), nor are modules, and
+    when the graph mutates a constant in place nothing is folded (a value precomputed now
+    would be stale after the first call).
+
+    Args:
+        gm: any FX graph. Not modified.
+
+    Returns:
+        A new GraphModule. Folded values are detached buffers: gradients no longer reach the
+        parameters they came from (this is an inference pass).
+
+    Raises:
+        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    """
+    out = _fresh_copy(_check_graph_module(gm))
+    modules = dict(out.named_modules())
+    constant: set[Node] = set()
+    for node in out.graph.nodes:
+        inputs_constant = all(n in constant for n in node.all_input_nodes)
+        if node.op == "get_attr":
+            constant.add(node)
+        elif node.op == "output":
+            break
+        elif _may_mutate(node, modules) and any(n in constant for n in node.all_input_nodes):
+            return out  # a constant is written to: folding would freeze a stale value
+        elif (
+            node.op in ("call_function", "call_method")
+            and inputs_constant
+            and not _has_side_effects(node, modules)
+        ):
+            constant.add(node)
+    frontier = [
+        n
+        for n in out.graph.nodes
+        if n in constant and n.op != "get_attr" and any(u not in constant for u in n.users)
+    ]
+    env: dict[Node, Any] = {}
+    changed = False
+    with torch.no_grad():
+        for node in out.graph.nodes:  # topological order: inputs are evaluated first
+            if node not in constant:
+                continue
+            is_attr = node.op == "get_attr"
+            try:
+                env[node] = _fetch_attr(out, str(node.target)) if is_attr else _evaluate(node, env)
+            except Exception:  # it would fail at run time too; leave it (and its readers) there
+                constant.discard(node)
+    for node in frontier:
+        value = env.get(node)
+        if not isinstance(value, torch.Tensor):
+            continue  # shapes, dtypes, Python numbers: left in the graph
+        name = _free_name(out, f"_folded_{node.name}")
+        out.register_buffer(name, value.detach())
+        with out.graph.inserting_before(node):
+            replacement = out.graph.get_attr(name)
+        node.replace_all_uses_with(replacement)
+        changed = True
+    if changed:
+        for node in reversed(list(out.graph.nodes)):
+            if node in constant and not node.users:
+                out.graph.erase_node(node)
+    return _finish(out, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 5: common subexpression elimination
+
+_LITERALS = (bool, int, complex, str, type(None), torch.dtype, torch.device, torch.memory_format,
+             torch.layout)  # fmt: skip
+
+
+def _key(value: Any) -> Hashable:
+    """A hashable key that is equal only for arguments that give equal results.
+
+    Python calls ``1 == 1.0 == True`` and ``0.0 == -0.0``; an op does not (int vs float
+    tensors, signed zeros), so literals carry their type and floats their repr. Tensors in the
+    arguments raise TypeError: they are compared by identity nowhere, so those nodes are kept.
+    """
+    if isinstance(value, Node):
+        return value
+    if isinstance(value, float):
+        return (float, repr(value))
+    if isinstance(value, _LITERALS):
+        return (type(value), value)
+    if isinstance(value, (tuple, list)):
+        return (type(value), tuple(_key(v) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple(sorted((str(k), _key(v)) for k, v in value.items())))
+    if isinstance(value, slice):
+        return (slice, _key(value.start), _key(value.stop), _key(value.step))
+    if isinstance(value, torch.Tensor):
+        raise TypeError("tensor literal")
+    hash(value)  # anything else must at least be hashable (raises TypeError otherwise)
+    return (type(value), value)
+
+
+def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:
+    """Merge nodes that compute the same thing: same op, same target, same arguments (after
+    earlier merges), same keyword arguments - literals compared with their types.
+
+    Never merged: random ops, in-place and other side-effecting ops. After a node that may
+    mutate (``add_``, ``inplace=True``, ``setitem``, training-mode BatchNorm, an unknown
+    module), everything seen so far is forgotten: ``y.sum()`` before and after ``y.mul_(2)``
+    are different values.
+
+    Args:
+        gm: any FX graph. Not modified.
+
+    Returns:
+        A new GraphModule; each merged node's readers read the first occurrence. One forward
+        sweep with a hash table: O(nodes).
+
+    Raises:
+        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    """
+    out = _fresh_copy(_check_graph_module(gm))
+    modules = dict(out.named_modules())
+    seen: dict[Hashable, Node] = {}
+    changed = False
+    for node in list(out.graph.nodes):
+        if node.op in ("placeholder", "output"):
+            continue
+        if _may_mutate(node, modules):
+            seen.clear()
+            continue
+        if _is_random(node, modules):
+            continue
+        try:
+            key = (node.op, node.target, _key(node.args), _key(node.kwargs))
+            first = seen.setdefault(key, node)
+        except TypeError:  # an unhashable argument: keep the node as it is
+            continue
+        if first is not node:
+            node.replace_all_uses_with(first)
+            out.graph.erase_node(node)
+            changed = True
+    return _finish(out, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 6: the pass manager
+
+
+def _pass_name(graph_pass: Callable[..., Any]) -> str:
+    if isinstance(graph_pass, functools.partial):
+        return _pass_name(graph_pass.func)
+    return str(getattr(graph_pass, "__name__", type(graph_pass).__name__))
+
+
+def _run_graph(gm: fx.GraphModule, inputs: Sequence[Any]) -> Any:
+    """``gm(*inputs)`` under a fixed seed, without autograd, on copies of the inputs (a graph
+    may write to its inputs in place, which would change the next run's)."""
+    args = [a.clone() if isinstance(a, torch.Tensor) else a for a in inputs]
+    cuda = sorted({a.device.index or 0 for a in args if isinstance(a, torch.Tensor) and a.is_cuda})
+    with torch.random.fork_rng(devices=cuda), torch.no_grad():
+        torch.manual_seed(0)
+        return gm(*args)
+
+
+def _max_error(name: str, outputs: Any, reference: Any, rtol: float, atol: float) -> float:
+    """The largest |output - reference| over all tensor outputs; raises PassVerificationError
+    when the structure, a shape or dtype, or a value (beyond atol + rtol * |reference|)
+    differs."""
+    flat, spec = pytree.tree_flatten(outputs)
+    flat_ref, spec_ref = pytree.tree_flatten(reference)
+    if spec != spec_ref:
+        raise PassVerificationError(name, f"output structure changed from {spec_ref} to {spec}")
+    worst = 0.0
+    for k, (got, want) in enumerate(zip(flat, flat_ref, strict=True)):
+        if not isinstance(want, torch.Tensor):
+            if got != want:
+                raise PassVerificationError(name, f"output {k} changed from {want!r} to {got!r}")
+            continue
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape or got.dtype != want.dtype:
+            what = f"{type(got).__name__} {getattr(got, 'shape', '')} {getattr(got, 'dtype', '')}"
+            raise PassVerificationError(
+                name, f"output {k} was a {tuple(want.shape)} {want.dtype} tensor, is now {what}"
+            )
+        if want.numel() == 0:
+            continue
+        if not (want.is_floating_point() or want.is_complex()):
+            if not torch.equal(got, want):
+                raise PassVerificationError(name, f"integer output {k} changed")
+            continue
+        close = torch.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+        diff = (got - want).abs()
+        finite = diff[torch.isfinite(diff)]
+        error = float(finite.max()) if finite.numel() else 0.0
+        if not bool(close.all()):
+            bad = int((~close).sum())
+            raise PassVerificationError(
+                name,
+                f"output {k}: {bad} of {want.numel()} elements differ, max abs error {error:.3g} "
+                f"(rtol={rtol:g}, atol={atol:g})",
+            )
+        worst = max(worst, error)
+    return worst
+
+
+class PassManager:
+    """Run graph passes in order, checking after each that the outputs did not change.
+
+    Args:
+        passes: callables ``GraphModule -> GraphModule`` (the functions of this module, or
+            your own), run in the given order.
+        verify: run the graph on the sample inputs before the first pass and after each one,
+            and raise ``PassVerificationError`` naming the first pass that changed an output.
+        rtol, atol: the tolerance of that check (float32 reassociation, e.g. after folding,
+            differs by a few ulps: the defaults leave room for that and no more).
+
+    Raises:
+        TypeError: ``passes`` is not a sequence of callables, or ``verify`` is not a bool.
+        ValueError: a tolerance is negative or not finite.
+    """
+
+    def __init__(
+        self,
+        passes: Sequence[GraphPass],
+        verify: bool = True,
+        *,
+        rtol: float = 1e-4,
+        atol: float = 1e-5,
+    ) -> None:
+        given: object = passes  # checked at run time: callers need not be typed
+        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+            raise TypeError(f"passes must be a sequence of callables, got {type(given).__name__}")
+        for k, graph_pass in enumerate(passes):
+            if not callable(graph_pass):
+                raise TypeError(
+                    f"passes[{k}] must be callable (GraphModule -> GraphModule), "
+                    f"got {type(graph_pass).__name__}"
+                )
+        if not isinstance(verify, bool):
+            raise TypeError(f"verify must be a bool, got {type(verify).__name__}")
+        for label, tol in (("rtol", rtol), ("atol", atol)):
+            if not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0:
+                raise ValueError(f"{label} must be a finite number >= 0, got {tol!r}")
+        self.passes: tuple[GraphPass, ...] = tuple(passes)
+        self.verify = verify
+        self.rtol = float(rtol)
+        self.atol = float(atol)
+        self.history: list[PassResult] = []  # one entry per run(), e.g. per torch.compile graph
+
+    def run(self, gm: fx.GraphModule, example_inputs: Sequence[Any] = ()) -> PassResult:
+        """Apply the passes to ``gm`` and report what each did.
+
+        Args:
+            gm: the graph to transform. Not modified (unless a pass of yours modifies it).
+            example_inputs: the positional inputs of ``gm``, one per placeholder; needed when
+                ``verify`` is on (tensors are cloned for every run, so in-place graphs are fine).
+
+        Returns:
+            ``PassResult``: the final GraphModule and one ``PassRecord`` per pass (nodes before
+            and after, seconds, max abs error). Also appended to ``self.history``.
+
+        Raises:
+            TypeError: ``gm`` is not a GraphModule, ``example_inputs`` is not a sequence, or a
+                pass returned something other than a GraphModule.
+            ValueError: ``verify`` is on and ``example_inputs`` does not match the placeholders.
+            PassVerificationError: a pass changed an output beyond the tolerance, or left a
+                malformed graph.
+        """
+        gm = _check_graph_module(gm)
+        if isinstance(example_inputs, (str, bytes)) or not isinstance(example_inputs, Sequence):
+            raise TypeError(
+                f"example_inputs must be a sequence of the graph's inputs, "
+                f"got {type(example_inputs).__name__}"
+            )
+        placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+        required = sum(1 for n in placeholders if not n.args)  # args hold a default value
+        if self.verify and not required <= len(example_inputs) <= len(placeholders):
+            raise ValueError(
+                f"example_inputs must hold the graph's {required} positional inputs to verify "
+                f"the passes, got {len(example_inputs)} (or pass verify=False)"
+            )
+        reference = _run_graph(gm, example_inputs) if self.verify else None
+        records: list[PassRecord] = []
+        current = gm
+        for graph_pass in self.passes:
+            name = _pass_name(graph_pass)
+            before = len(current.graph.nodes)
+            start = time.perf_counter()
+            result = graph_pass(current)
+            seconds = time.perf_counter() - start
+            if not isinstance(result, fx.GraphModule):
+                raise TypeError(
+                    f"pass {name!r} must return a torch.fx.GraphModule, got {type(result).__name__}"
+                )
+            try:
+                result.graph.lint()
+            except RuntimeError as exc:
+                raise PassVerificationError(name, f"malformed graph: {exc}") from exc
+            error = None
+            if self.verify:
+                outputs = _run_graph(result, example_inputs)
+                error = _max_error(name, outputs, reference, self.rtol, self.atol)
+            records.append(PassRecord(name, before, len(result.graph.nodes), seconds, error))
+            current = result
+        report = PassResult(current, tuple(records))
+        self.history.append(report)
+        return report
+
+    def as_backend(self) -> Backend:
+        """A ``torch.compile`` backend: ``torch.compile(model, backend=pm.as_backend())``.
+
+        TorchDynamo calls it once per captured graph with the graph and real example inputs;
+        it runs (and, with ``verify``, checks) the passes and returns the transformed graph
+        module as the compiled callable. Each graph's ``PassResult`` lands in ``history``.
+
+        Dynamo lifts parameters to graph inputs and records ``torch.conv2d`` /
+        ``F.batch_norm`` calls, not modules, so the module-level passes (conv-bn folding,
+        linear fusion) find nothing to do there; DCE, constant folding and CSE apply as usual.
+        """
+
+        def pass_manager_backend(
+            gm: fx.GraphModule, example_inputs: list[torch.Tensor]
+        ) -> Callable[..., Any]:
+            return self.run(gm, list(example_inputs)).graph_module
+
+        return pass_manager_backend

@@ -1,0 +1,62 @@
+"""Task 3: dead code elimination that keeps in-place, random and stateful ops."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+import torch
+from challenge_06_fx_pass import models
+from challenge_06_fx_pass.checks import assert_same_outputs, run_seeded
+from torch import nn
+
+
+def _names(gm: torch.fx.GraphModule) -> set[str]:
+    return {n.name for n in gm.graph.nodes}
+
+
+@pytest.mark.task(3)
+def test_dead_nodes_go_in_place_ops_stay(impl: ModuleType) -> None:
+    case = models.make_case("dead_code")
+    gm = models.trace(case.model)
+    cleaned = impl.eliminate_dead_code(gm)
+    removed = _names(gm) - _names(cleaned)
+    assert removed == {"unused", "sin", "mul", "sum_1"}, (
+        f"removed {sorted(removed)}; expected the dead module call and the dead sin-mul-sum chain "
+        "only: add_, relu(inplace=True) and ReLU(inplace=True) change tensors the output reads "
+        "(task 3)"
+    )
+    assert_same_outputs(
+        run_seeded(cleaned, case.inputs), run_seeded(case.model, case.inputs), task=3, what="DCE"
+    )
+
+
+@pytest.mark.task(3)
+def test_unread_random_draw_is_kept(impl: ModuleType) -> None:
+    """Dropping the first rand_like shifts every later draw of the generator."""
+    case = models.make_case("random_ops")
+    gm = models.trace(case.model)
+    cleaned = impl.eliminate_dead_code(gm)
+    assert _names(cleaned) == _names(gm), "rand_like advances the generator: keep it (task 3)"
+
+
+class _StatsOnly(nn.Module):
+    """A training-mode BatchNorm whose output nobody reads still updates running_mean."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm1d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.bn(x)
+        return x * 2.0
+
+
+@pytest.mark.task(3)
+def test_training_batchnorm_updates_survive(impl: ModuleType) -> None:
+    model = _StatsOnly().train()
+    cleaned = impl.eliminate_dead_code(models.trace(model))
+    assert "bn" in {n.name for n in cleaned.graph.nodes}, "BN in training mode updates its stats"
+    before = model.bn.running_mean.clone()  # type: ignore[union-attr]
+    cleaned(torch.randn(8, 4, generator=torch.Generator().manual_seed(0)) + 3.0)
+    assert not torch.equal(cleaned.get_submodule("bn").running_mean, before)
