@@ -86,3 +86,12 @@ def test_prep_test_on_the_solution_passes(demo: Path) -> None:
 def test_unknown_challenge_is_a_clean_error(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["show", "42"]) == 2
     assert "no challenge 42" in capsys.readouterr().out
+
+
+def test_readme_challenge_table_matches_the_catalog() -> None:
+    """The top-level README's table is `prep list --markdown`: regenerate it when a challenge's
+    [tool.prep] metadata changes."""
+    readme = (catalog.repo_root() / "README.md").read_text(encoding="utf-8")
+    assert cli.markdown_table() in readme, (
+        "README table is stale: paste `uv run prep list --markdown`"
+    )

@@ -43,7 +43,23 @@ def _starter_score(challenge: catalog.Challenge) -> str:
     return f"{data['passed']}/{data['total'] - data['skipped']}"
 
 
-def cmd_list(_: argparse.Namespace) -> int:
+def markdown_table(root: Path | None = None) -> str:
+    """The challenge table of the top-level README, generated from the catalog."""
+    root = catalog.repo_root() if root is None else root
+    lines = ["| # | challenge | topics | difficulty | time | GPU |", "|---|---|---|---|---|---|"]
+    for c in catalog.challenges(root):
+        link = f"[{c.title}]({c.readme.relative_to(root).as_posix()})"
+        gpu = "yes" if c.gpu else "no"
+        lines.append(
+            f"| {c.nn} | {link} | {', '.join(c.topics)} | {c.difficulty} | {c.minutes} min | {gpu} |"
+        )
+    return "\n".join(lines)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(markdown_table())
+        return 0
     table = Table(title="infer-prep challenges", title_justify="left")
     for column in ("#", "title", "topics", "difficulty", "time", "GPU", "starter passes"):
         table.add_column(column)
@@ -181,9 +197,11 @@ def parser() -> argparse.ArgumentParser:
         prog="prep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = top.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="every challenge, with your starter's pass count").set_defaults(
-        func=cmd_list
+    listing = sub.add_parser("list", help="every challenge, with your starter's pass count")
+    listing.add_argument(
+        "--markdown", action="store_true", help="the README's table, from the catalog"
     )
+    listing.set_defaults(func=cmd_list)
     show = sub.add_parser("show", help="print a challenge's README")
     show.add_argument("number")
     show.set_defaults(func=cmd_show)

@@ -1,0 +1,615 @@
+"""Challenge 05 - graph extraction with torch.export, FX and dynamo: the reference solution.
+
+``extract_graph`` captures a model three ways and describes the graph it got in one
+standardized, JSON-serializable ``GraphIR``; ``summarize`` reads FLOPs, parameters and peak
+activation memory off the IR alone; ``to_dot`` draws it; ``explain_breaks`` asks dynamo where
+and why a model falls back to Python.
+
+Production choices, compared with the baseline:
+- symbolic_trace graphs get their shapes from ``FakeTensorProp`` (fake tensors: shapes and dtypes
+  only, no arithmetic), so the cost does not grow with the input size; export and dynamo graphs
+  already carry fake values in ``node.meta``;
+- the peak-memory walk is one pass with a precomputed free list: O(nodes + edges);
+- every argument is validated up front with a ``TypeError``/``ValueError`` that names it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch._ops import HigherOrderOperator, OpOverload, OpOverloadPacket
+from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.export import Dim
+from torch.fx.passes.fake_tensor_prop import FakeTensorProp
+from torch.utils import _pytree as pytree
+
+from challenge_05_fx_graph_extraction.breaks import (
+    BreakReport,
+    Construct,
+    ExtractionError,
+    GraphBreak,
+)
+from challenge_05_fx_graph_extraction.ir import (
+    MODULE_OPS,
+    PYTHON_OPERATORS,
+    ExtractedGraph,
+    GraphIR,
+    GraphSummary,
+    Method,
+    NodeIR,
+    NodeKind,
+    TensorMeta,
+)
+
+__all__ = [
+    "BreakReport",
+    "Construct",
+    "ExtractedGraph",
+    "ExtractionError",
+    "GraphBreak",
+    "GraphIR",
+    "GraphSummary",
+    "Method",
+    "NodeIR",
+    "NodeKind",
+    "TensorMeta",
+    "explain_breaks",
+    "extract_graph",
+    "summarize",
+    "to_dot",
+]
+
+# One entry per example input: None (all static) or {dim index: name or torch.export.Dim}.
+DynamicDims = Sequence[Mapping[int, str | Dim] | None]
+# Normalized per input: {dim index: Dim}; what torch.export's `dynamic_shapes` takes as a tuple.
+_Shapes = tuple[dict[int, Dim] | None, ...]
+
+
+# ---- Task 1 (and 5): capture and describe ---------------------------------------------------
+
+
+def extract_graph(
+    model: nn.Module,
+    example_inputs: Sequence[Tensor],
+    *,
+    method: Method | str = Method.EXPORT,
+    dynamic_dims: DynamicDims | None = None,
+) -> ExtractedGraph:
+    """Capture ``model`` as an FX graph and describe it as a standardized ``GraphIR``.
+
+    Args:
+        model: the module to capture (put it in eval mode first for inference graphs).
+        example_inputs: a tuple or list of tensors, the positional arguments of ``forward``.
+        method: ``Method.EXPORT`` (ATen graph, fake-tensor shapes), ``Method.SYMBOLIC_TRACE``
+            (torch-level graph from Python proxies) or ``Method.DYNAMO`` (torch-level graph from
+            bytecode), or the same as a string.
+        dynamic_dims: one entry per example input: ``None`` or ``{dim: name}``, a name being a
+            str or a ``torch.export.Dim`` (to give bounds); equal names share one symbol, e.g.
+            ``({0: "batch", 1: "seq"}, {0: "batch", 1: "seq"})``. Export and dynamo only.
+
+    Returns:
+        ``ExtractedGraph(graph_module, ir)``: ``graph_module(*example_inputs)`` computes what
+        the model does; with dynamic dims it accepts other sizes along them.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``example_inputs`` is not a sequence of
+            tensors, ``method`` is not a Method/str, or ``dynamic_dims`` has the wrong types.
+        ValueError: an unknown method; ``dynamic_dims`` with symbolic_trace, of the wrong
+            length, with a dim out of range or an example size below 2, or one name used for
+            two different sizes.
+        ExtractionError: the method cannot capture the model; ``.construct`` says why.
+    """
+    _check_model(model)
+    inputs = _check_inputs(example_inputs)
+    how = _check_method(method)
+    shapes = _dynamic_shapes(dynamic_dims, inputs, how)
+    try:
+        gm = _capture(model, inputs, how, shapes)
+    except Exception as exc:  # every tracer failure becomes one error that names the construct
+        message = f"{type(exc).__name__}: {exc}"
+        raise ExtractionError(
+            how, Construct.classify(message), message, type(model).__name__
+        ) from exc
+    dim_names = {
+        (i, d): str(dim.__name__)
+        for i, spec in enumerate(shapes or ())
+        for d, dim in (spec or {}).items()
+    }
+    return ExtractedGraph(gm, _build_ir(gm, model, how, len(inputs), dim_names))
+
+
+def _capture(
+    model: nn.Module, inputs: tuple[Tensor, ...], method: Method, shapes: _Shapes | None
+) -> torch.fx.GraphModule:
+    """The method's GraphModule, callable like the model, with shape metadata on every node."""
+    if method is Method.EXPORT:
+        program = torch.export.export(model, inputs, dynamic_shapes=shapes)
+        # check_guards=False: no extra `_guards_fn` node; the IR describes the graph as it runs
+        return program.module(check_guards=False)
+    if method is Method.DYNAMO:
+        import torch._dynamo as dynamo  # on first use: importing dynamo costs seconds
+
+        # assume_static_by_default: only the dims the caller marked become symbolic
+        result = dynamo.export(model, assume_static_by_default=True, dynamic_shapes=shapes)
+        gm: torch.fx.GraphModule = result(*inputs).graph_module
+        return gm
+    gm = torch.fx.symbolic_trace(model)
+    # Fake tensors carry shape and dtype through every op without computing anything.
+    FakeTensorProp(gm, FakeTensorMode(allow_non_fake_inputs=True)).propagate(*inputs)
+    return gm
+
+
+def _build_ir(
+    gm: torch.fx.GraphModule,
+    model: nn.Module,
+    method: Method,
+    n_inputs: int,
+    dim_names: Mapping[tuple[int, int], str],
+) -> GraphIR:
+    """Walk ``gm.graph`` once and write every node in the IR's vocabulary (see ``ir.py``)."""
+    owners = _state_owners(model)
+    arg_names = _forward_arg_names(model, n_inputs)
+    tables: dict[str, dict[str, TensorMeta]] = {"parameter": {}, "buffer": {}, "constant": {}}
+    refs: dict[str, str] = {}  # FX name of a get_attr node or IR node -> the IR name it means
+    symbols: dict[str, str] = {}  # sympy symbol name ("s23") -> the user's dim name ("batch")
+    nodes: list[NodeIR] = []
+    inputs: list[str] = []
+    outputs: tuple[str, ...] = ()
+
+    def register(tensor: Tensor, fallback: str) -> str:
+        kind, name = owners.get(id(tensor), ("constant", fallback))
+        if name not in tables[kind]:
+            tables[kind][name] = _tensor_meta(tensor, symbols)
+        return name
+
+    def reads(node: torch.fx.Node) -> list[str]:
+        return [refs[a.name] for a in _node_args(node) if a.name in refs]
+
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            position = len(inputs)
+            value = _value(node)
+            for (i, d), name in dim_names.items():
+                if i == position:
+                    _bind_symbol(value.shape[d], name, symbols)
+            metas = _tensor_metas(value, symbols)
+            nodes.append(NodeIR(node.name, NodeKind.INPUT, arg_names[position], (), metas))
+            inputs.append(node.name)
+            refs[node.name] = node.name
+        elif node.op == "get_attr":
+            attr = _fetch_attr(gm, node.target)
+            if isinstance(attr, Tensor):  # a subgraph of torch.cond is not data: not listed
+                refs[node.name] = register(attr, node.target)
+        elif node.op in ("call_function", "call_method", "call_module"):
+            read = reads(node)
+            if node.op == "call_module":
+                module = gm.get_submodule(node.target)
+                target = _module_target(module)
+                state: list[tuple[str, Tensor]] = [*module.named_parameters(prefix=node.target)]
+                state += module.named_buffers(prefix=node.target)
+                read += [register(t, name) for name, t in state]
+            else:
+                target = _normalize_target(node.op, node.target)
+            metas = _tensor_metas(node.meta.get("val", node.meta.get("example_value")), symbols)
+            nodes.append(NodeIR(node.name, NodeKind.CALL, target, tuple(read), metas))
+            refs[node.name] = node.name
+        elif node.op == "output":
+            outputs = tuple(reads(node))
+    return GraphIR(
+        method=method,
+        nodes=tuple(nodes),
+        inputs=tuple(inputs),
+        outputs=outputs,
+        parameters=tables["parameter"],
+        buffers=tables["buffer"],
+        constants=tables["constant"],
+    )
+
+
+def _state_owners(model: nn.Module) -> dict[int, tuple[str, str]]:
+    """id(tensor) -> ("parameter" | "buffer", FQN). By identity, so a tied weight (GPT-2's
+    lm_head and wte) is one parameter whatever name the tracer gave its attribute."""
+    owners: dict[int, tuple[str, str]] = {}
+    for name, param in model.named_parameters():
+        owners.setdefault(id(param), ("parameter", name))
+    for name, buf in model.named_buffers():
+        owners.setdefault(id(buf), ("buffer", name))
+    return owners
+
+
+def _forward_arg_names(model: nn.Module, n_inputs: int) -> list[str]:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = inspect.signature(model.forward).parameters.values()
+    names = [p.name for p in params if p.kind in kinds][:n_inputs]
+    return names + [f"input_{i}" for i in range(len(names), n_inputs)]
+
+
+def _fetch_attr(gm: torch.fx.GraphModule, target: str) -> Any:
+    obj: Any = gm
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _value(node: torch.fx.Node) -> Any:
+    """The (fake) value a node produced: export and FakeTensorProp write ``val``, dynamo
+    writes ``example_value``."""
+    return node.meta.get("val", node.meta.get("example_value"))
+
+
+def _node_args(node: torch.fx.Node) -> Iterator[torch.fx.Node]:
+    """The nodes among a node's arguments, in argument order, lists flattened."""
+    for leaf in pytree.tree_leaves((node.args, node.kwargs)):
+        if isinstance(leaf, torch.fx.Node):
+            yield leaf
+
+
+def _bind_symbol(size: int | torch.SymInt, name: str, symbols: dict[str, str]) -> None:
+    """Remember that the symbol behind a dynamic input size is the user's ``name``."""
+    if isinstance(size, torch.SymInt):
+        symbols[str(size.node.expr)] = name
+
+
+_SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _tensor_metas(value: Any, symbols: Mapping[str, str]) -> tuple[TensorMeta, ...]:
+    return tuple(
+        _tensor_meta(t, symbols) for t in pytree.tree_leaves(value) if isinstance(t, Tensor)
+    )
+
+
+def _tensor_meta(tensor: Tensor, symbols: Mapping[str, str]) -> TensorMeta:
+    shape: list[int] = []
+    sym: list[str] = []
+    dynamic = False
+    sizes: tuple[int | torch.SymInt, ...] = tuple(tensor.shape)  # SymInts when dynamic
+    for size in sizes:
+        if isinstance(size, torch.SymInt) and size.node.expr.free_symbols:
+            dynamic = True
+            hint = size.node.hint  # the example's value (None: data-dependent, unknown)
+            shape.append(-1 if hint is None else int(hint))
+            text = str(size.node.expr)
+            sym.append(_SYMBOL.sub(lambda m: symbols.get(m.group(0), m.group(0)), text))
+        else:
+            shape.append(int(size))
+            sym.append(str(int(size)))
+    dtype = str(tensor.dtype).removeprefix("torch.")
+    return TensorMeta(tuple(shape), dtype, tuple(sym) if dynamic else None)
+
+
+def _module_target(module: nn.Module) -> str:
+    for cls in type(module).__mro__:
+        if cls in MODULE_OPS:
+            return f"aten.{MODULE_OPS[cls]}"
+    cls = type(module)
+    return f"module.{cls.__module__}.{cls.__qualname__}"
+
+
+@cache
+def _normalize_target(op: str, target: Any) -> str:
+    """A call_function/call_method target in the IR's vocabulary (``ir.py``). Cached: a graph
+    repeats the same few hundred targets."""
+    if op == "call_method":
+        return f"aten.{target}" if hasattr(torch.ops.aten, target) else f"method.{target}"
+    if isinstance(target, (OpOverload, OpOverloadPacket)):
+        return str(target)  # "aten.linear.default", "mylib.op.default"
+    if isinstance(target, HigherOrderOperator):
+        return f"higher_order.{target.name()}"
+    if target in PYTHON_OPERATORS:
+        return PYTHON_OPERATORS[target]
+    name = getattr(target, "__name__", None) or repr(target)
+    module = getattr(target, "__module__", None) or "builtins"
+    if module.startswith("torch") and hasattr(torch.ops.aten, name):
+        return f"aten.{name}"  # torch.relu, F.linear, torch._C._nn.linear -> aten.<name>
+    return f"python.{module}.{getattr(target, '__qualname__', name)}"
+
+
+# ---- Task 5: dynamic dims -> torch.export.Dim -------------------------------------------------
+
+
+def _dynamic_shapes(
+    dynamic_dims: DynamicDims | None, inputs: tuple[Tensor, ...], method: Method
+) -> _Shapes | None:
+    """Check ``dynamic_dims`` and turn names into shared ``Dim`` objects (one per name)."""
+    if dynamic_dims is None:
+        return None
+    if method is Method.SYMBOLIC_TRACE:
+        raise ValueError(
+            "dynamic_dims needs method='export' or 'dynamo': symbolic_trace records no shapes "
+            "(its graph is shape-generic already)"
+        )
+    if isinstance(dynamic_dims, (str, bytes, Mapping)) or not isinstance(dynamic_dims, Sequence):
+        raise TypeError(
+            "dynamic_dims must be a sequence with one {dim: name} mapping (or None) per example "
+            f"input, got {type(dynamic_dims).__name__}"
+        )
+    if len(dynamic_dims) != len(inputs):
+        raise ValueError(
+            f"dynamic_dims has {len(dynamic_dims)} entries for {len(inputs)} example inputs"
+        )
+    explicit: dict[str, Dim] = {}  # Dim objects the caller passed, by name
+    sizes: dict[str, int] = {}  # name -> the example size it stands for
+    wanted: list[dict[int, str] | None] = []
+    for i, (spec, x) in enumerate(zip(dynamic_dims, inputs, strict=True)):
+        if spec is None:
+            wanted.append(None)
+            continue
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"dynamic_dims[{i}] must be a mapping {{dim: name}} or None")
+        entry: dict[int, str] = {}
+        for d, label in spec.items():
+            where = f"dynamic_dims[{i}][{d!r}]"
+            if not isinstance(d, int) or isinstance(d, bool):
+                raise TypeError(f"{where}: dims must be ints, got {type(d).__name__}")
+            if not -x.ndim <= d < x.ndim:
+                raise ValueError(
+                    f"{where}: dim out of range for example_inputs[{i}] of rank {x.ndim}"
+                )
+            name = _dim_name(label, where, explicit)
+            d %= x.ndim
+            if d in entry:
+                raise ValueError(f"{where}: dim {d} is named twice")
+            if x.shape[d] < 2:
+                raise ValueError(
+                    f"{where}: example size {x.shape[d]} cannot be dynamic (torch specializes "
+                    f"sizes 0 and 1); use an example with size >= 2"
+                )
+            if sizes.setdefault(name, x.shape[d]) != x.shape[d]:
+                raise ValueError(
+                    f"{where}: {name!r} stands for size {sizes[name]} elsewhere but "
+                    f"{x.shape[d]} here; one name means one size"
+                )
+            entry[d] = name
+        wanted.append(entry)
+    dims = {name: explicit.get(name) or Dim(name) for name in sizes}
+    return tuple(None if e is None else {d: dims[n] for d, n in e.items()} for e in wanted)
+
+
+def _dim_name(label: object, where: str, explicit: dict[str, Dim]) -> str:
+    if isinstance(label, Dim):
+        name = str(label.__name__)
+        if explicit.setdefault(name, label) is not label:
+            raise ValueError(f"{where}: two different Dim objects are named {name!r}")
+        return name
+    if not isinstance(label, str):
+        raise TypeError(f"{where}: expected a dim name (str) or torch.export.Dim, got {label!r}")
+    if not label.isidentifier():
+        raise ValueError(f"{where}: dim name {label!r} must be a Python identifier")
+    return label
+
+
+# ---- Task 2: summarize ---------------------------------------------------------------------
+
+# Matmul-like ops: which input holds the contracted dimension K as its last size.
+_MATMUL_K_INPUT = {"linear": 0, "matmul": 0, "mm": 0, "bmm": 0, "addmm": 1, "baddbmm": 1}
+_CONVOLUTIONS = frozenset({"conv1d", "conv2d", "conv3d", "convolution", "_convolution"})
+_ATTENTION = frozenset(
+    {
+        "scaled_dot_product_attention",
+        "_scaled_dot_product_flash_attention",
+        "_scaled_dot_product_flash_attention_for_cpu",
+        "_scaled_dot_product_efficient_attention",
+        "_scaled_dot_product_cudnn_attention",
+    }
+)
+
+
+def summarize(ir: GraphIR) -> GraphSummary:
+    """Op histogram, parameter count, FLOPs and peak activation memory, from the IR alone.
+
+    Args:
+        ir: a ``GraphIR`` (any method).
+
+    Returns:
+        ``GraphSummary``; FLOPs count 2 per multiply-add for matmul-like ops (``linear``,
+        ``matmul``, ``mm``, ``bmm``, ``addmm``, ``baddbmm``), convolutions and scaled-dot-product
+        attention (QK^T and PV), at the example sizes.
+
+    Raises:
+        TypeError: ``ir`` is not a ``GraphIR``.
+    """
+    if not isinstance(ir, GraphIR):
+        raise TypeError(f"ir must be a GraphIR, got {type(ir).__name__}")
+    calls = [n for n in ir.nodes if n.kind is NodeKind.CALL]
+    flops_by_op: Counter[str] = Counter()
+    for node in calls:
+        flops = _node_flops(ir, node)
+        if flops:
+            flops_by_op[node.op] += flops
+    return GraphSummary(
+        node_count=len(calls),
+        op_histogram=dict(Counter(n.target for n in calls).most_common()),
+        parameter_count=sum(meta.numel for meta in ir.parameters.values()),
+        flops=sum(flops_by_op.values()),
+        flops_by_op=dict(flops_by_op),
+        peak_activation_bytes=_peak_activation_bytes(ir),
+    )
+
+
+def _node_flops(ir: GraphIR, node: NodeIR) -> int:
+    if not node.target.startswith("aten.") or not node.outputs:
+        return 0
+    out = node.outputs[0]
+    found = [ir.tensor(ref) for ref in node.inputs]
+    metas = [m for m in found if m is not None]
+    if len(metas) < len(found) or -1 in out.shape or any(-1 in m.shape for m in metas):
+        return 0  # an input without a tensor, or a data-dependent size: no estimate
+    op = node.op
+    if op in _MATMUL_K_INPUT and len(metas) > _MATMUL_K_INPUT[op]:
+        k = metas[_MATMUL_K_INPUT[op]].shape[-1]
+        return 2 * out.numel * k  # each output element: K multiply-adds
+    if op in _CONVOLUTIONS and len(metas) > 1:
+        kernel = _prod(metas[1].shape[1:])  # weight (C_out, C_in / groups, *kernel)
+        return 2 * out.numel * kernel
+    if op in _ATTENTION and len(metas) > 2:
+        q, key, v = (m.shape for m in metas[:3])  # (..., L, E), (..., S, E), (..., S, Ev)
+        rows = _prod(q[:-1])  # batch * heads * L
+        return 2 * rows * key[-2] * (q[-1] + v[-1])  # QK^T, then P V
+    return 0
+
+
+def _prod(sizes: Sequence[int]) -> int:
+    out = 1
+    for s in sizes:
+        out *= s
+    return out
+
+
+def _peak_activation_bytes(ir: GraphIR) -> int:
+    """A node's outputs are live from its step to its last reader's step (to the end for a
+    graph output); the peak is the largest live total at any step. O(nodes + edges)."""
+    index = {node.name: i for i, node in enumerate(ir.nodes)}
+    last = list(range(len(ir.nodes)))  # last step each node's outputs are needed
+    for i, node in enumerate(ir.nodes):
+        for ref in node.inputs:
+            if ref in index:
+                last[index[ref]] = i
+    for ref in ir.outputs:
+        if ref in index:
+            last[index[ref]] = len(ir.nodes) - 1
+    sizes = [sum(m.nbytes for m in node.outputs) for node in ir.nodes]
+    freed_after = [0] * len(ir.nodes)
+    for i, size in enumerate(sizes):
+        freed_after[last[i]] += size
+    live = peak = 0
+    for i, size in enumerate(sizes):
+        live += size
+        peak = max(peak, live)
+        live -= freed_after[i]
+    return peak
+
+
+# ---- Task 3: DOT ---------------------------------------------------------------------------
+
+
+def to_dot(ir: GraphIR) -> str:
+    """Graphviz DOT text for the IR, one statement per line.
+
+    Every node is ``"<name>" [label="...", ...];`` (inputs drawn as ellipses, graph outputs
+    with ``peripheries=2``); its label lists the name, the target, the parameters/buffers it
+    reads and each output's shape and dtype (symbolic sizes when dynamic). Every input read from
+    another node is an edge ``"<src>" -> "<dst>";`` (once per pair). Render it with
+    ``svg.render_svg`` or ``dot -Tsvg``.
+
+    Raises:
+        TypeError: ``ir`` is not a ``GraphIR``.
+    """
+    if not isinstance(ir, GraphIR):
+        raise TypeError(f"ir must be a GraphIR, got {type(ir).__name__}")
+    names = {node.name for node in ir.nodes}
+    returned = set(ir.outputs)
+    lines = [
+        f"digraph {_quote(ir.method.value)} {{",
+        "  rankdir=TB;",
+        '  node [shape=box, fontname="Helvetica", fontsize=10];',
+    ]
+    for node in ir.nodes:
+        label = [node.name, node.target]
+        label += [f"reads {ref}" for ref in node.inputs if ref not in names]
+        label += [_shape_text(meta) for meta in node.outputs]
+        attrs = [f"label={_quote(chr(10).join(label))}"]
+        if node.kind is NodeKind.INPUT:
+            attrs.append("shape=ellipse")
+        if node.name in returned:
+            attrs.append("peripheries=2")
+        lines.append(f"  {_quote(node.name)} [{', '.join(attrs)}];")
+    for node in ir.nodes:
+        for ref in dict.fromkeys(node.inputs):
+            if ref in names:
+                lines.append(f"  {_quote(ref)} -> {_quote(node.name)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _shape_text(meta: TensorMeta) -> str:
+    sizes = meta.sym_shape if meta.sym_shape is not None else tuple(map(str, meta.shape))
+    return f"({', '.join(sizes)}) {meta.dtype}"
+
+
+def _quote(text: str) -> str:
+    """A DOT double-quoted string; newlines become DOT's ``\\n`` line breaks."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+# ---- Task 4: graph breaks ------------------------------------------------------------------
+
+
+def explain_breaks(model: nn.Module, example_inputs: Sequence[Tensor]) -> BreakReport:
+    """Where and why dynamo breaks the model's graph, via ``torch._dynamo.explain``.
+
+    Runs ``model`` once on ``example_inputs`` (side effects happen).
+
+    Args:
+        model: the module to inspect.
+        example_inputs: a tuple or list of tensors, the positional arguments of ``forward``.
+
+    Returns:
+        ``BreakReport``: graph and op counts, and one ``GraphBreak`` (first line of dynamo's
+        reason, its ``Construct``, the ``file:line`` of the user code) per break.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module`` or ``example_inputs`` not tensors.
+    """
+    _check_model(model)
+    inputs = _check_inputs(example_inputs)
+    import torch._dynamo as dynamo  # on first use: importing dynamo costs seconds
+
+    result = dynamo.explain(model)(*inputs)
+    breaks = tuple(
+        GraphBreak(
+            reason=reason.reason.strip().splitlines()[0],
+            construct=Construct.classify(reason.reason),
+            location=_user_location(reason.user_stack),
+        )
+        for reason in result.break_reasons
+    )
+    return BreakReport(graph_count=result.graph_count, op_count=result.op_count, breaks=breaks)
+
+
+def _user_location(stack: Sequence[Any]) -> str:
+    """``file:line`` of the innermost frame of the user's stack ("" when dynamo kept none)."""
+    if not stack:
+        return ""
+    frame = stack[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+# ---- Validation ----------------------------------------------------------------------------
+
+
+def _check_model(model: object) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _check_inputs(example_inputs: object) -> tuple[Tensor, ...]:
+    if not isinstance(example_inputs, (tuple, list)):
+        raise TypeError(
+            "example_inputs must be a tuple or list of tensors (wrap one tensor as (x,)), "
+            f"got {type(example_inputs).__name__}"
+        )
+    for i, x in enumerate(example_inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"example_inputs[{i}] must be a torch.Tensor, got {type(x).__name__}")
+    return tuple(example_inputs)
+
+
+def _check_method(method: object) -> Method:
+    if isinstance(method, Method):
+        return method
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a Method or str, got {type(method).__name__}")
+    try:
+        return Method(method)
+    except ValueError:
+        valid = ", ".join(repr(m.value) for m in Method)
+        raise ValueError(f"method must be one of {valid}, got {method!r}") from None
