@@ -56,6 +56,10 @@ def test_rows_report_ratios_unfinished_and_wrong_candidates() -> None:
     assert "not implemented" in text
     assert "speed-up vs baseline" in text
     assert rows["solution"].as_dict()["median_s"] > 0
+    table = bench.markdown(list(rows.values()), [work])
+    assert "| implementation | median | min | max | speed-up vs baseline | GFLOP/s |" in table
+    assert "| starter | not implemented |" in table
+    assert "| baseline |" in table
 
 
 def test_device_helpers_on_this_machine() -> None:

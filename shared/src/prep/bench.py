@@ -220,3 +220,36 @@ def render(rows: list[Row], workloads: list[Workload], title: str) -> Any:
             table.add_row(*cells, *(extra[k] for _, extra in extras))
         tables.append(table)
     return Group(*tables)
+
+
+def markdown(rows: list[Row], workloads: list[Workload]) -> str:
+    """The same figures as ``render``, as Markdown tables for a README's Measured results."""
+    lines: list[str] = []
+    for work in workloads:
+        mine = [r for r in rows if r.workload == work.name]
+        rate = (
+            "GFLOP/s"
+            if any(r.gflops for r in mine)
+            else ("GB/s" if any(r.gbs for r in mine) else None)
+        )
+        header = ["implementation", "median", "min", "max", f"speed-up vs {work.reference}"]
+        header += [rate] if rate else []
+        lines += [
+            f"**{work.name}**",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+        ]
+        for row in mine:
+            if row.timing is None:
+                cells = [row.candidate, row.status, "", "", ""]
+            else:
+                t = row.timing
+                ratio = f"{row.ratio:.2f}x" if row.ratio else "-"
+                cells = [row.candidate, _fmt_time(t.median), _fmt_time(t.min), _fmt_time(t.max)]
+                cells.append(ratio if row.status == "ok" else row.status)
+            if rate:
+                cells.append(_fmt_rate(row.gflops if rate == "GFLOP/s" else row.gbs))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

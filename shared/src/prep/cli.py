@@ -129,7 +129,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     console.print(bench.render(rows, workloads, f"Challenge {challenge.nn}: {challenge.title}"))
     for work in workloads:
         if work.notes:
-            console.print(f"[dim]{work.name}: {work.notes}[/]")
+            console.print(f"[dim]{escape(work.name)}: {escape(work.notes)}[/]")
+    if args.markdown:
+        print(bench.markdown(rows, workloads))
     extra: dict[str, Any] = {}
     report = getattr(module, "report", None)
     if callable(report):
@@ -217,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", help="write the figures to this file")
     bench.add_argument("--plot", help="write a PNG plot (where the challenge has one)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    bench.add_argument(
+        "--markdown", action="store_true", help="also print Markdown tables (for READMEs)"
+    )
     bench.add_argument("--repeats", type=int, default=15, help="timed calls per candidate (max)")
     bench.add_argument(
         "--budget", type=float, default=3.0, help="seconds of timed calls per candidate"

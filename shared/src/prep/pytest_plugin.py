@@ -120,8 +120,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("gpu") and cuda < 1:
             item.add_marker(
                 pytest.mark.skip(
-                    reason=f"needs a CUDA GPU and none is visible: run it on a GPU machine; "
-                    f"here the CPU tests cover the same logic and `uv run prep bench {nn}` times it"
+                    reason="needs a CUDA GPU and none is visible: run it on a GPU machine"
+                    + (
+                        ""
+                        if suffix == "shared"
+                        else f"; here the CPU tests cover the same logic and `uv run prep bench {nn}` times the CPU path"
+                    )
                 )
             )
         if item.get_closest_marker("multigpu") and cuda < 2:
