@@ -15,22 +15,12 @@ from typing import Any
 import pytest
 import torch
 from challenge_05_fx_graph_extraction import models
-from hypothesis import HealthCheck, settings
 from torch import Tensor, nn
 from torch.export import Dim
 
 # One intra-op thread: the models are tiny, and on a CPU shared with other jobs two OpenMP
 # threads wait on each other at every op (a 1.5 ms forward pass took 290 ms with two).
 torch.set_num_threads(1)
-
-settings.register_profile(
-    "challenge05",
-    max_examples=25,
-    deadline=None,
-    derandomize=True,  # the same examples on every run: failures reproduce
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.load_profile("challenge05")
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from prep import bench, device
 
     challenge = catalog.get(args.number)
+    if args.threads:
+        import torch
+
+        # On a CPU shared with other work, torch's OpenMP barriers wait out whole scheduler
+        # time slices: a tiny op can take milliseconds. One thread gives stable figures there.
+        torch.set_num_threads(args.threads)
     module = importlib.import_module(f"{challenge.package}.bench")
     workloads = module.workloads(quick=args.quick)
     console.print(f"Benchmarking challenge {challenge.nn} on {device.describe()}")

@@ -26,21 +26,28 @@ _OUTCOMES = pytest.StashKey[dict[str, dict[str, Any]]]()
 
 
 def _register_hypothesis_profile() -> None:
-    """``--hypothesis-profile=prep-fail-fast``: for runs that only ask *whether* a suite fails
-    (the starter, known-wrong versions): no shrinking, one error per test, no deadline."""
+    """Two hypothesis profiles for every challenge. ``prep`` (the default): few, fixed examples,
+    so failures reproduce and suites stay fast. ``prep-fail-fast``: for runs that only ask
+    *whether* a suite fails (the starter, known-wrong versions): no shrinking, one error per
+    test. A test's own ``@settings(...)`` still overrides either."""
     try:
         from hypothesis import HealthCheck, Phase, settings
     except ImportError:  # hypothesis is in the dev group; a bare install has none
         return
+    common = {
+        "deadline": None,
+        "derandomize": True,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    }
+    settings.register_profile("prep", max_examples=25, **common)  # type: ignore[arg-type]
     settings.register_profile(
         FAIL_FAST_PROFILE,
         max_examples=25,
-        deadline=None,
-        derandomize=True,
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
         report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
+        **common,  # type: ignore[arg-type]
     )
+    settings.load_profile("prep")  # `--hypothesis-profile=...` replaces it in pytest_configure
 
 
 _register_hypothesis_profile()

@@ -244,15 +244,25 @@ class SuiteRun:
 
 
 def run_suite(
-    root: Path, impl: str, report_path: Path, extra: tuple[str, ...] = (), quiet: bool = True
+    root: Path,
+    impl: str,
+    report_path: Path,
+    extra: tuple[str, ...] = (),
+    quiet: bool = True,
+    threads: int | None = None,
 ) -> SuiteRun:
-    """Run ``pytest <root>/tests`` in a subprocess with ``CHALLENGE_IMPL=impl``."""
+    """Run ``pytest <root>/tests`` in a subprocess with ``CHALLENGE_IMPL=impl``.
+
+    ``threads`` caps OpenMP/BLAS threads (``OMP_NUM_THREADS``) for runs that go side by side:
+    two processes with a thread per core each make OpenMP barriers wait out time slices.
+    """
     import json
     import os
     import subprocess
-    import sys
 
     env = {**os.environ, impl_switch.ENV_VAR: impl, "PREP_REPORT": str(report_path)}
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     report_path.unlink(missing_ok=True)
     args = [sys.executable, "-m", "pytest", str(root / "tests"), "-p", "no:cacheprovider", *extra]
     if importlib.util.find_spec("hypothesis") is not None:
@@ -315,9 +325,13 @@ def verify(package: str, root: Path, work: Path) -> list[str]:
             f"tests/wrong/ holds {len(names)} known-wrong versions; at least 2 are needed"
         )
     jobs = {"starter": ()} | {f"wrong:{name}": ("-x",) for name in names}
-    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    threads = 1 if workers > 1 else None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            impl: pool.submit(run_suite, root, impl, work / f"{impl.replace(':', '_')}.json", extra)
+            impl: pool.submit(
+                run_suite, root, impl, work / f"{impl.replace(':', '_')}.json", extra, True, threads
+            )
             for impl, extra in jobs.items()
         }
         runs = {impl: future.result() for impl, future in futures.items()}
