@@ -1,0 +1,1013 @@
+"""Challenge 01 - post-training quantization. Reference solution (production grade).
+
+Integer conventions, shared with the starter and the baseline (README task 1):
+- ``bits`` b in 2..8 stores values in the signed range [qmin, qmax] = [-2^(b-1), 2^(b-1) - 1],
+  in an ``int8`` tensor.
+- Symmetric: scale = max(|min|, |max|) / qmax, zero point 0 (the code -2^(b-1) stays unused, so
+  +x and -x quantize to opposite codes).
+- Asymmetric: the range is first widened to include 0 (so 0.0 - padding, ReLU zeros - is exact);
+  scale = (max - min) / (qmax - qmin), zero point = clamp(qmin - round(min / scale), qmin, qmax).
+- scale >= float32 eps (an all-zero range still gets a usable scale).
+- quantize: q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax);
+  dequantize: x_hat = (q - zero_point) * scale.
+
+The INT8 linear layer computes with real integer GEMMs: on CPU PyTorch's fbgemm kernels
+(``quantized::linear_dynamic`` and ``quantized::linear_with_input_q_dq_qweight_dq_output_fp32``)
+fed with the weight scales computed here and the calibrated activation qparams, on CUDA
+``torch._int_mm``. fbgemm is fast on every x86 CPU; ``torch._int_mm`` on a CPU is fast on some
+(AVX-512 VNNI) and a fallback 30x slower than fp32 on others (AVX2), so the CPU path never uses it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+import platform
+import warnings
+from collections.abc import Sequence
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional
+
+from challenge_01_quantization.config import (
+    ActivationMode,
+    ActivationObserver,
+    ObserverKind,
+    QuantConfig,
+)
+from challenge_01_quantization.report import LayerReport, QuantReport
+from challenge_01_quantization.tracing import (
+    layernorm_feeds,
+    norm_affine,
+    relative_error,
+    run_model,
+)
+
+__all__ = [
+    "Int4WeightOnlyLinear",
+    "MSEObserver",
+    "MinMaxObserver",
+    "PercentileObserver",
+    "QuantizedLinear",
+    "compute_qparams",
+    "dequantize",
+    "pack_int4",
+    "quantize",
+    "quantize_int4_weight_only",
+    "quantize_model",
+    "unpack_int4",
+]
+
+_EPS = torch.finfo(torch.float32).eps  # smallest scale: an all-zero range stays usable
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 1: scale and zero point
+
+
+def _check_bits(bits: object) -> int:
+    if isinstance(bits, bool) or not isinstance(bits, int):
+        raise TypeError(f"bits must be an int, got {type(bits).__name__}")
+    if not 2 <= bits <= 8:
+        raise ValueError(f"bits must be in 2..8 (int8 storage), got {bits}")
+    return bits
+
+
+def _int_range(bits: int) -> tuple[int, int]:
+    """(qmin, qmax) of a signed ``bits``-bit integer."""
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def _check_float_tensor(name: str, value: object) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    return value
+
+
+def compute_qparams(
+    min_val: Tensor, max_val: Tensor, *, bits: int = 8, symmetric: bool = True
+) -> tuple[Tensor, Tensor]:
+    """Scale and zero point that map [min_val, max_val] onto ``bits``-bit integers.
+
+    Args:
+        min_val, max_val: float tensors of the same shape: 0-d (per tensor) or (C,) (per
+            channel), with min_val <= max_val elementwise, finite.
+        bits: integer width, 2..8.
+        symmetric: zero point 0 and scale = max(|min|, |max|) / qmax; else affine.
+
+    Returns:
+        (scale, zero_point): float32 and int32 tensors of min_val's shape.
+
+    Raises:
+        TypeError: non-tensor or non-float inputs, or bits not an int.
+        ValueError: bits outside 2..8, shapes differ or are not 0-d/1-d, NaN or inf,
+            min_val > max_val somewhere.
+    """
+    _check_bits(bits)
+    _check_float_tensor("min_val", min_val)
+    _check_float_tensor("max_val", max_val)
+    if min_val.shape != max_val.shape:
+        raise ValueError(
+            f"min_val {tuple(min_val.shape)} and max_val {tuple(max_val.shape)} differ"
+        )
+    if min_val.dim() > 1:
+        raise ValueError(
+            f"min_val must be 0-d (per tensor) or 1-d (per channel), got {min_val.dim()}-d"
+        )
+    if not (torch.isfinite(min_val).all() and torch.isfinite(max_val).all()):
+        raise ValueError("min_val and max_val must be finite (no NaN or inf)")
+    if bool((min_val > max_val).any()):
+        raise ValueError("min_val must be <= max_val elementwise")
+    qmin, qmax = _int_range(bits)
+    lo = torch.clamp(min_val.float(), max=0.0)  # widen to include 0: 0.0 is then exact
+    hi = torch.clamp(max_val.float(), min=0.0)
+    if symmetric:
+        scale = torch.clamp(torch.maximum(-lo, hi) / qmax, min=_EPS)
+        return scale, torch.zeros_like(scale, dtype=torch.int32)
+    scale = torch.clamp((hi - lo) / float(qmax - qmin), min=_EPS)
+    zero_point = torch.clamp(qmin - torch.round(lo / scale), qmin, qmax).to(torch.int32)
+    return scale, zero_point
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 2: quantize / dequantize
+
+
+def _broadcast_qparams(
+    scale: object, zero_point: object, shape: torch.Size, axis: int | None
+) -> tuple[Tensor, Tensor]:
+    """Validate (scale, zero_point) for a tensor of ``shape``; return them shaped to broadcast."""
+    if not isinstance(scale, Tensor) or not scale.is_floating_point():
+        raise TypeError("scale must be a floating-point tensor")
+    if (
+        not isinstance(zero_point, Tensor)
+        or zero_point.is_floating_point()
+        or zero_point.is_complex()
+    ):
+        raise TypeError("zero_point must be an integer tensor")
+    if zero_point.dtype == torch.bool:
+        raise TypeError("zero_point must be an integer tensor, got bool")
+    if scale.shape != zero_point.shape:
+        raise ValueError(
+            f"scale {tuple(scale.shape)} and zero_point {tuple(zero_point.shape)} differ"
+        )
+    if not bool((scale > 0).all()):
+        raise ValueError("scale must be positive")
+    if axis is None:
+        if scale.numel() != 1 or scale.dim() > 1:
+            raise ValueError(
+                f"axis=None quantizes per tensor and needs a 0-d scale, got shape "
+                f"{tuple(scale.shape)}; pass axis= for per-channel scales"
+            )
+        return scale.reshape(()), zero_point.reshape(())
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"axis must be an int or None, got {type(axis).__name__}")
+    ndim = len(shape)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for a {ndim}-d tensor")
+    axis %= ndim
+    if scale.shape != (shape[axis],):
+        raise ValueError(
+            f"per-channel scale must have shape ({shape[axis]},) for axis {axis}, got {tuple(scale.shape)}"
+        )
+    view = [1] * ndim
+    view[axis] = shape[axis]
+    return scale.reshape(view), zero_point.reshape(view)
+
+
+def quantize(
+    x: Tensor, scale: Tensor, zero_point: Tensor, *, bits: int = 8, axis: int | None = None
+) -> Tensor:
+    """Affine-quantize ``x``: clamp(round_half_even(x / scale) + zero_point, qmin, qmax).
+
+    Args:
+        x: float tensor, any shape, no NaN.
+        scale, zero_point: 0-d (axis=None, per tensor) or (x.shape[axis],) (per channel);
+            float32 and integer.
+        bits: integer width, 2..8.
+        axis: the channel axis of per-channel qparams, or None.
+
+    Returns:
+        int8 tensor of x's shape.
+
+    Raises:
+        TypeError: x not a float tensor, zero_point not integer, bits not an int.
+        ValueError: bits outside 2..8, axis out of range, qparams of the wrong shape, scale <= 0,
+            NaN in x.
+    """
+    _check_float_tensor("x", x)
+    _check_bits(bits)
+    s, z = _broadcast_qparams(scale, zero_point, x.shape, axis)
+    if bool(torch.isnan(x).any()):
+        raise ValueError("x contains NaN; NaN has no integer code")
+    qmin, qmax = _int_range(bits)
+    q = torch.round(x.float() / s.float()) + z.float()  # torch.round rounds half to even
+    return q.clamp_(qmin, qmax).to(torch.int8)
+
+
+def dequantize(q: Tensor, scale: Tensor, zero_point: Tensor, *, axis: int | None = None) -> Tensor:
+    """Map integer codes back to float32: (q - zero_point) * scale.
+
+    Args:
+        q: integer tensor (int8 from `quantize`), any shape.
+        scale, zero_point: as for `quantize`.
+        axis: the channel axis of per-channel qparams, or None.
+
+    Returns:
+        float32 tensor of q's shape.
+
+    Raises:
+        TypeError: q not an integer tensor. ValueError: axis or qparam shapes wrong.
+    """
+    if (
+        not isinstance(q, Tensor)
+        or q.is_floating_point()
+        or q.is_complex()
+        or q.dtype == torch.bool
+    ):
+        raise TypeError("q must be an integer tensor")
+    s, z = _broadcast_qparams(scale, zero_point, q.shape, axis)
+    return (q.to(torch.int32) - z.to(torch.int32)).float() * s.float()
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 3: calibration observers
+
+
+def _check_observation(x: object) -> Tensor:
+    value = _check_float_tensor("x", x)
+    if value.numel() == 0:
+        raise ValueError("x is empty: nothing to observe")
+    flat = value.detach().reshape(-1).float()
+    if bool(torch.isnan(flat).any()):
+        raise ValueError("calibration data contains NaN")
+    if not bool(torch.isfinite(flat).all()):
+        raise ValueError("calibration data contains inf")
+    return flat
+
+
+class MinMaxObserver:
+    """Tracks the running min and max: the whole observed range, no clipping."""
+
+    def __init__(self, *, bits: int = 8, symmetric: bool = True) -> None:
+        self.bits = _check_bits(bits)
+        self.symmetric = bool(symmetric)
+        self._min: Tensor | None = None  # running min, 0-d float32
+        self._max: Tensor | None = None
+
+    def update(self, x: Tensor) -> None:
+        """Fold one batch (any shape) into the running range."""
+        lo, hi = torch.aminmax(_check_observation(x))
+        self._min = lo if self._min is None else torch.minimum(self._min, lo)
+        self._max = hi if self._max is None else torch.maximum(self._max, hi)
+
+    def qparams(self) -> tuple[Tensor, Tensor]:
+        """(scale, zero_point), 0-d, for the observed range."""
+        if self._min is None or self._max is None:
+            raise RuntimeError("the observer has seen no data: call update(x) first")
+        return compute_qparams(self._min, self._max, bits=self.bits, symmetric=self.symmetric)
+
+
+class _HistogramObserver:
+    """A histogram over [-R, R] with 2048 bins; R doubles (merging bin pairs, which is exact)
+    when a batch goes beyond it, so memory is fixed however much data is observed."""
+
+    _BINS = 2048  # divisible by 4: doubling R keeps the old edges on new ones
+
+    def __init__(self, *, bits: int, symmetric: bool) -> None:
+        self.bits = _check_bits(bits)
+        self.symmetric = bool(symmetric)
+        self._hist: Tensor | None = None  # (BINS,) float64 counts over [-R, R]
+        self._radius = 0.0
+        self._min = math.inf
+        self._max = -math.inf
+
+    def update(self, x: Tensor) -> None:
+        """Add one batch (any shape) to the histogram."""
+        flat = _check_observation(x)
+        lo, hi = (float(v) for v in torch.aminmax(flat))
+        self._min, self._max = min(self._min, lo), max(self._max, hi)
+        needed = max(abs(lo), abs(hi), 1e-12)
+        if self._hist is None:
+            self._radius = needed
+            self._hist = torch.zeros(self._BINS, dtype=torch.float64)
+        while needed > self._radius:
+            quarter = self._BINS // 4
+            merged = self._hist.reshape(-1, 2).sum(1)  # (BINS/2,) pairs of old bins
+            self._hist = torch.zeros_like(self._hist)
+            self._hist[quarter : quarter + merged.numel()] = merged
+            self._radius *= 2.0
+        counts = torch.histc(flat, bins=self._BINS, min=-self._radius, max=self._radius)
+        self._hist += counts.double()
+
+    def _require(self) -> Tensor:
+        if self._hist is None:
+            raise RuntimeError("the observer has seen no data: call update(x) first")
+        return self._hist
+
+    def _centers(self) -> Tensor:
+        width = 2 * self._radius / self._BINS
+        return -self._radius + width * (torch.arange(self._BINS, dtype=torch.float64) + 0.5)
+
+    def _qparams_for(self, lo: float, hi: float) -> tuple[Tensor, Tensor]:
+        return compute_qparams(
+            torch.tensor(lo, dtype=torch.float32),
+            torch.tensor(hi, dtype=torch.float32),
+            bits=self.bits,
+            symmetric=self.symmetric,
+        )
+
+
+def _histogram_quantile(counts: Tensor, lo: float, hi: float, q: float) -> float:
+    """The ``q`` quantile (0..1) of values binned uniformly over [lo, hi] (linear in a bin)."""
+    cdf = torch.cumsum(counts, 0)
+    target = q * float(cdf[-1])
+    index = int(
+        torch.searchsorted(cdf, torch.tensor([target], dtype=cdf.dtype)).clamp(max=len(cdf) - 1)
+    )
+    before = float(cdf[index - 1]) if index > 0 else 0.0
+    inside = float(counts[index])
+    fraction = (target - before) / inside if inside > 0 else 1.0
+    width = (hi - lo) / len(counts)
+    return lo + width * (index + min(max(fraction, 0.0), 1.0))
+
+
+class PercentileObserver(_HistogramObserver):
+    """Clips the range at the ``p``-th percentile: of |x| when symmetric, else of x at both
+    ends (100 - p and p). Rare outliers no longer set the scale."""
+
+    def __init__(self, p: float = 99.99, *, bits: int = 8, symmetric: bool = True) -> None:
+        if isinstance(p, bool) or not isinstance(p, (int, float)):
+            raise TypeError(f"p must be a number, got {type(p).__name__}")
+        if not 0.0 < p <= 100.0:
+            raise ValueError(f"p must be in (0, 100], got {p}")
+        super().__init__(bits=bits, symmetric=symmetric)
+        self.p = float(p)
+
+    def update(self, x: Tensor) -> None:
+        """Add one batch (any shape) to the histogram."""
+        super().update(x)
+
+    def qparams(self) -> tuple[Tensor, Tensor]:
+        """(scale, zero_point), 0-d, for the clipped range."""
+        hist = self._require()
+        half = self._BINS // 2
+        if self.symmetric:
+            absolute = hist[half:] + hist[:half].flip(0)  # (BINS/2,) counts of |x| over [0, R]
+            amax = _histogram_quantile(absolute, 0.0, self._radius, self.p / 100.0)
+            amax = min(amax, max(abs(self._min), abs(self._max)))
+            return self._qparams_for(-amax, amax)
+        lo = _histogram_quantile(hist, -self._radius, self._radius, 1.0 - self.p / 100.0)
+        hi = _histogram_quantile(hist, -self._radius, self._radius, self.p / 100.0)
+        return self._qparams_for(max(lo, self._min), min(hi, self._max))
+
+
+class MSEObserver(_HistogramObserver):
+    """Searches ``grid`` clipping ranges (shrinking the observed one by k / grid, k = 1..grid)
+    for the one whose quantize-dequantize error, summed over the histogram, is smallest."""
+
+    def __init__(self, *, bits: int = 8, symmetric: bool = True, grid: int = 100) -> None:
+        if isinstance(grid, bool) or not isinstance(grid, int):
+            raise TypeError(f"grid must be an int, got {type(grid).__name__}")
+        if grid < 1:
+            raise ValueError(f"grid must be >= 1, got {grid}")
+        super().__init__(bits=bits, symmetric=symmetric)
+        self.grid = grid
+
+    def update(self, x: Tensor) -> None:
+        """Add one batch (any shape) to the histogram."""
+        super().update(x)
+
+    def qparams(self) -> tuple[Tensor, Tensor]:
+        """(scale, zero_point), 0-d, of the range with the least squared error."""
+        hist = self._require()
+        occupied = hist > 0  # heavy tails leave most bins empty: skip them
+        centers, hist = self._centers()[occupied], hist[occupied]  # (B,) each
+        qmin, qmax = _int_range(self.bits)
+        ratios = torch.arange(1, self.grid + 1, dtype=torch.float64) / self.grid  # (G,)
+        lo = min(self._min, 0.0) * ratios  # (G,) candidate ranges, each including 0
+        hi = max(self._max, 0.0) * ratios
+        if self.symmetric:
+            amax = torch.maximum(-lo, hi)
+            scale = torch.clamp(amax / qmax, min=_EPS)[:, None]  # (G, 1)
+            zero = torch.zeros_like(scale)
+        else:
+            scale = torch.clamp((hi - lo) / (qmax - qmin), min=_EPS)[:, None]
+            zero = torch.clamp(qmin - torch.round(lo[:, None] / scale), qmin, qmax)
+        codes = torch.clamp(torch.round(centers / scale) + zero, qmin, qmax)  # (G, B)
+        error = ((codes - zero) * scale - centers).pow(2) @ hist  # (G,)
+        best = int(torch.argmin(error))
+        return self._qparams_for(float(lo[best]), float(hi[best]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 4: the INT8 linear layer
+
+
+@functools.cache
+def _fbgemm_may_saturate() -> bool:
+    """True unless the CPU has VNNI (or AMX). Without it fbgemm multiplies u8 x s8 pairs with
+    vpmaddubsw, whose int16 sum saturates when both activations use the full 8 bits - which is
+    why torch.ao defaults to ``reduce_range`` (7-bit activations) on x86."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False  # ARM (qnnpack/onednn) has no such pair instruction
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
+    except OSError:
+        return True  # cannot tell (not Linux): assume the worst, stay exact
+    return not any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
+@functools.cache
+def _fbgemm_available() -> bool:
+    return "fbgemm" in torch.backends.quantized.supported_engines or (
+        "x86" in torch.backends.quantized.supported_engines
+    )
+
+
+def _check_linear(linear: object) -> nn.Linear:
+    if not isinstance(linear, nn.Linear):
+        raise TypeError(f"linear must be a torch.nn.Linear, got {type(linear).__name__}")
+    if not linear.weight.is_floating_point():
+        raise TypeError(f"linear.weight must be floating point, got {linear.weight.dtype}")
+    return linear
+
+
+class QuantizedLinear(nn.Module):
+    """y = x W^T + b with W in INT8 (per output channel, symmetric) and x quantized to INT8
+    per tensor: dynamically from each batch's range, or statically from calibrated qparams.
+
+    Buffers: ``weight_q`` (out, in) int8, ``weight_scale`` (out,) float32, ``bias`` (out,) or
+    None, ``input_scale`` (in,) or None (SmoothQuant's 1/s when no LayerNorm absorbed it),
+    ``act_scale``/``act_zero_point`` 0-d (static mode) or None (dynamic mode).
+    """
+
+    weight_q: Tensor
+    weight_scale: Tensor
+    bias: Tensor | None
+    input_scale: Tensor | None
+    act_scale: Tensor | None
+    act_zero_point: Tensor | None
+
+    def __init__(
+        self,
+        weight_q: Tensor,
+        weight_scale: Tensor,
+        bias: Tensor | None = None,
+        *,
+        act_qparams: tuple[Tensor, Tensor] | None = None,
+        input_scale: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(weight_q, Tensor) or weight_q.dtype != torch.int8 or weight_q.dim() != 2:
+            raise TypeError("weight_q must be a 2-d int8 tensor (out_features, in_features)")
+        out_features, in_features = weight_q.shape
+        _check_float_tensor("weight_scale", weight_scale)
+        if weight_scale.shape != (out_features,) or not bool((weight_scale > 0).all()):
+            raise ValueError(f"weight_scale must be positive with shape ({out_features},)")
+        if bias is not None and (_check_float_tensor("bias", bias).shape != (out_features,)):
+            raise ValueError(f"bias must have shape ({out_features},), got {tuple(bias.shape)}")
+        if input_scale is not None:
+            _check_float_tensor("input_scale", input_scale)
+            if input_scale.shape != (in_features,) or not bool((input_scale > 0).all()):
+                raise ValueError(f"input_scale must be positive with shape ({in_features},)")
+        act_scale = act_zero_point = None
+        if act_qparams is not None:
+            act_scale, act_zero_point = act_qparams
+            _check_float_tensor("act scale", act_scale)
+            if act_scale.numel() != 1 or act_zero_point.numel() != 1:
+                raise ValueError("act_qparams must be per tensor (0-d scale and zero point)")
+            if float(act_scale) <= 0 or not -128 <= int(act_zero_point) <= 127:
+                raise ValueError("act_qparams need scale > 0 and an int8 zero point")
+            act_scale = act_scale.detach().reshape(()).float()
+            act_zero_point = act_zero_point.detach().reshape(()).to(torch.int32)
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.register_buffer("weight_q", weight_q.detach().contiguous())
+        self.register_buffer("weight_scale", weight_scale.detach().float().contiguous())
+        self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
+        self.register_buffer(
+            "input_scale",
+            None if input_scale is None else input_scale.detach().float().contiguous(),
+        )
+        self.register_buffer("act_scale", act_scale)
+        self.register_buffer("act_zero_point", act_zero_point)
+        self._packed: Any = None  # fbgemm's prepacked weight, built on the first CPU call
+        self._cuda_cache: tuple[Tensor, Tensor] | None = None  # (W^T view, row sums) for _int_mm
+
+    @classmethod
+    def from_float(
+        cls,
+        linear: nn.Linear,
+        *,
+        act_observer: ActivationObserver | None = None,
+        input_scale: Tensor | None = None,
+    ) -> QuantizedLinear:
+        """Quantize a float ``nn.Linear``: per-channel symmetric INT8 weights, and static
+        activation qparams from ``act_observer`` (already calibrated on this layer's inputs,
+        8 bits, per tensor) or dynamic ones when it is None. ``input_scale`` (in,), if given,
+        multiplies the input before quantization (SmoothQuant's 1/s)."""
+        _check_linear(linear)
+        weight = linear.weight.detach().float()  # (out, in)
+        scale, zero = compute_qparams(weight.amin(1), weight.amax(1), bits=8, symmetric=True)
+        weight_q = quantize(weight, scale, zero, bits=8, axis=0)  # (out, in) int8
+        act = None
+        if act_observer is not None:
+            if act_observer.bits != 8:
+                raise ValueError(f"act_observer must observe 8 bits, got {act_observer.bits}")
+            act = act_observer.qparams()
+        bias = None if linear.bias is None else linear.bias.detach().float().clone()
+        return cls(weight_q, scale, bias, act_qparams=act, input_scale=input_scale)
+
+    @property
+    def is_static(self) -> bool:
+        """True when the activation qparams were fixed by calibration."""
+        return self.act_scale is not None
+
+    def extra_repr(self) -> str:
+        mode = "static" if self.is_static else "dynamic"
+        smooth = ", smoothed" if self.input_scale is not None else ""
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, int8 {mode}{smooth}"
+        )
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._packed = self._cuda_cache = None  # new weights: repack on the next call
+
+    def dequantized_weight(self) -> Tensor:
+        """(out, in) float32: what the integer weights stand for."""
+        zeros = torch.zeros_like(self.weight_scale, dtype=torch.int32)
+        return dequantize(self.weight_q, self.weight_scale, zeros, axis=0)
+
+    def nbytes(self) -> int:
+        """Bytes of the stored tensors: int8 weight, scales, bias, optional scales."""
+        tensors = (self.weight_q, self.weight_scale, self.bias, self.input_scale)
+        total = sum(t.numel() * t.element_size() for t in tensors if t is not None)
+        return total + (8 if self.is_static else 0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., in) float -> (..., out), in x's dtype (computed in float32 around INT8)."""
+        _check_float_tensor("x", x)
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"x has {x.shape[-1]} features, the layer expects {self.in_features}")
+        dtype = x.dtype
+        x = x.float()
+        if self.input_scale is not None:
+            x = x * self.input_scale  # (..., in)
+        if x.device.type == "cpu" and _fbgemm_available():
+            y = self._forward_fbgemm(x)
+        elif x.device.type == "cuda" and self.in_features % 8 == 0 and self.out_features % 8 == 0:
+            y = self._forward_int_mm(x)
+        else:
+            y = self._forward_dequantized(x)
+        return y.to(dtype)
+
+    def _prepacked(self) -> Any:
+        if self._packed is None:
+            zeros = torch.zeros(self.out_features, dtype=torch.long)
+            with warnings.catch_warnings():
+                # torch warns that quantized tensor types are deprecated; fbgemm's packing still
+                # takes one, and this is the only place we build it.
+                warnings.simplefilter("ignore", UserWarning)
+                qweight = torch._make_per_channel_quantized_tensor(
+                    self.weight_q, self.weight_scale.double(), zeros, 0
+                )
+            self._packed = torch.ops.quantized.linear_prepack(qweight, self.bias)
+        return self._packed
+
+    def _forward_fbgemm(self, x: Tensor) -> Tensor:
+        packed = self._prepacked()
+        saturate = _fbgemm_may_saturate()
+        if self.act_scale is None or self.act_zero_point is None:
+            # fbgemm picks the per-tensor affine range of this batch itself (same rule as task 1).
+            dynamic: Tensor = torch.ops.quantized.linear_dynamic(x, packed, saturate)
+            return dynamic
+        scale, zero = float(self.act_scale), int(self.act_zero_point) + 128  # to fbgemm's uint8
+        if saturate:  # same [lo, hi] on 7 bits: codes 0..127, no int16 overflow in pairs
+            scale, zero = scale * 255.0 / 127.0, round(zero * 127.0 / 255.0)
+        static: Tensor = torch.ops.quantized.linear_with_input_q_dq_qweight_dq_output_fp32(
+            x, scale, zero, packed
+        )
+        return static
+
+    def _forward_int_mm(self, x: Tensor) -> Tensor:
+        if self._cuda_cache is None or self._cuda_cache[0].device != x.device:
+            weight_t = self.weight_q.t()  # (in, out) column-major view, as cuBLASLt wants
+            row_sums = self.weight_q.sum(1, dtype=torch.int32)  # (out,) for the zero point
+            self._cuda_cache = (weight_t, row_sums)
+        weight_t, row_sums = self._cuda_cache
+        rows = x.reshape(-1, self.in_features)  # (M, in)
+        m = rows.shape[0]
+        if m <= 16:  # _int_mm needs more than 16 rows
+            rows = functional.pad(rows, (0, 0, 0, 17 - m))
+        if self.act_scale is None or self.act_zero_point is None:
+            # Dynamic on GPU: per-row (per-token) symmetric scales, finer than per tensor.
+            x_scale = rows.abs().amax(1, keepdim=True).clamp_min(_EPS) / 127.0  # (M, 1)
+            codes = torch.round(rows / x_scale).clamp_(-127, 127).to(torch.int8)
+            acc = torch._int_mm(codes, weight_t)  # (M, out) int32
+            y = acc.float() * x_scale * self.weight_scale
+        else:
+            codes = torch.round(rows / self.act_scale) + self.act_zero_point
+            codes = codes.clamp_(-128, 127).to(torch.int8)
+            acc = (
+                torch._int_mm(codes, weight_t) - self.act_zero_point * row_sums
+            )  # sum (q_x - z) q_w
+            y = acc.float() * (self.act_scale * self.weight_scale)
+        if self.bias is not None:
+            y = y + self.bias
+        return y[:m].reshape(*x.shape[:-1], self.out_features)
+
+    def _forward_dequantized(self, x: Tensor) -> Tensor:
+        """Any other device: fake-quantize the input, then a float matmul (same numerics)."""
+        if self.act_scale is None or self.act_zero_point is None:
+            lo, hi = torch.aminmax(x.detach())
+            scale, zero = compute_qparams(lo, hi, bits=8, symmetric=False)
+        else:
+            scale, zero = self.act_scale, self.act_zero_point
+        x_hat = dequantize(quantize(x, scale, zero, bits=8), scale, zero)
+        return functional.linear(x_hat, self.dequantized_weight().to(x.device), self.bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 5: quantize a whole model
+
+
+def _smooth_scale(act_absmax: Tensor, weights: Sequence[Tensor], alpha: float) -> Tensor:
+    """SmoothQuant's per-input-channel s = max|X_j|^a / max|W_:,j|^(1-a): dividing X by s and
+    multiplying W's column j by s moves the activation outliers into the weights."""
+    weight_absmax = torch.stack([w.detach().abs().amax(0) for w in weights]).amax(0)  # (in,)
+    s = act_absmax.clamp_min(1e-5).pow(alpha) / weight_absmax.clamp_min(1e-5).pow(1.0 - alpha)
+    dead = (act_absmax <= 0) | (weight_absmax <= 0)  # a channel that never fires: leave it
+    return torch.where(dead, torch.ones_like(s), s).clamp(1e-5, 1e5)
+
+
+def _check_batches(calib_batches: object) -> list[Any]:
+    if isinstance(calib_batches, (Tensor, str, bytes)) or not isinstance(calib_batches, Sequence):
+        raise TypeError("calib_batches must be a sequence (list or tuple) of batches")
+    batches = list(calib_batches)
+    if not batches:
+        raise ValueError("calib_batches must hold at least one batch")
+
+    def has_nan(value: Any) -> bool:
+        if isinstance(value, Tensor):
+            return value.is_floating_point() and bool(torch.isnan(value).any())
+        if isinstance(value, dict):
+            return any(has_nan(v) for v in value.values())
+        if isinstance(value, (tuple, list)):
+            return any(has_nan(v) for v in value)
+        return False
+
+    for index, batch in enumerate(batches):
+        if has_nan(batch):
+            raise ValueError(f"calibration batch {index} contains NaN")
+    return batches
+
+
+def _make_observer(config: QuantConfig) -> ActivationObserver:
+    if config.observer is ObserverKind.PERCENTILE:
+        return PercentileObserver(config.percentile, bits=8, symmetric=False)
+    if config.observer is ObserverKind.MSE:
+        return MSEObserver(bits=8, symmetric=False)
+    return MinMaxObserver(bits=8, symmetric=False)
+
+
+_SAMPLE_ROWS = 256  # calibration rows kept per layer to measure its output error
+
+
+def _observe_inputs(
+    model: nn.Module,
+    layers: dict[str, nn.Linear],
+    batches: list[Any],
+    *,
+    absmax: dict[str, Tensor] | None = None,
+    observers: dict[str, ActivationObserver] | None = None,
+    runtime_scale: dict[str, Tensor] | None = None,
+    samples: dict[str, Tensor] | None = None,
+) -> None:
+    """One calibration pass with forward pre-hooks on ``layers``: per-channel max|x|, observer
+    updates (on the input the INT8 layer will quantize: x * 1/s) and a few input rows."""
+
+    def hook(name: str) -> Any:
+        def record(module: nn.Module, args: tuple[Any, ...]) -> None:
+            x = args[0].detach()
+            rows = x.reshape(-1, x.shape[-1]).float()  # (tokens, in)
+            if absmax is not None:
+                seen = rows.abs().amax(0)
+                absmax[name] = seen if name not in absmax else torch.maximum(absmax[name], seen)
+            if observers is not None and name in observers:
+                scaled = (
+                    rows
+                    if runtime_scale is None or name not in runtime_scale
+                    else rows * runtime_scale[name]
+                )
+                observers[name].update(scaled)
+            if samples is not None and name not in samples:
+                samples[name] = rows[:_SAMPLE_ROWS].clone()
+
+        return record
+
+    handles = [layer.register_forward_pre_hook(hook(name)) for name, layer in layers.items()]
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                run_model(model, batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _scaled_columns(layer: nn.Linear, inverse: Tensor | None) -> nn.Linear:
+    """``layer`` itself, or a copy whose weight columns are multiplied by s = 1 / ``inverse``."""
+    if inverse is None:
+        return layer
+    scaled = copy.deepcopy(layer)
+    with torch.no_grad():
+        scaled.weight.div_(inverse.to(scaled.weight))
+    return scaled
+
+
+def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
+
+
+def _float_bytes(linear: nn.Linear) -> int:
+    return sum(p.numel() * p.element_size() for p in (linear.weight, linear.bias) if p is not None)
+
+
+def quantize_model(
+    model: nn.Module, calib_batches: Sequence[Any], config: QuantConfig | None = None
+) -> tuple[nn.Module, QuantReport]:
+    """Post-training INT8 quantization of every ``nn.Linear`` in ``model``.
+
+    Steps: calibrate (per-channel max|x| of each layer's input), smooth (SmoothQuant scales,
+    folded into the LayerNorm that feeds a layer when nothing else reads that LayerNorm, else
+    applied by the layer at run time), calibrate observers (static mode), swap in
+    `QuantizedLinear`, measure each layer's output error, and optionally run the sensitivity
+    analysis that keeps ``config.keep_float`` layers in float.
+
+    Args:
+        model: any module; it is deep-copied, never modified.
+        calib_batches: a non-empty list of batches, each a tensor, a mapping (``model(**b)``)
+            or a tuple (``model(*b)``), free of NaN.
+        config: the recipe (default `QuantConfig()`: dynamic INT8, smoothing alpha 0.5).
+
+    Returns:
+        (quantized copy in eval mode, report).
+
+    Raises:
+        TypeError: model not a Module, config not a QuantConfig, batches not a sequence.
+        ValueError: no batches, NaN in a batch.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    config = QuantConfig() if config is None else config
+    if not isinstance(config, QuantConfig):
+        raise TypeError(f"config must be a QuantConfig, got {type(config).__name__}")
+    batches = _check_batches(calib_batches)
+    model = copy.deepcopy(model).eval()
+    linears = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+    targets = {n: m for n, m in linears.items() if not any(fnmatch(n, p) for p in config.skip)}
+
+    # 1. Per-input-channel activation ranges, then SmoothQuant.
+    folded: set[str] = set()
+    runtime_scale: dict[str, Tensor] = {}  # layer -> 1/s it applies at run time
+    if config.smooth_alpha is not None and targets:
+        absmax: dict[str, Tensor] = {}
+        _observe_inputs(model, targets, batches, absmax=absmax)
+        with torch.no_grad():
+            for norm_name, names in layernorm_feeds(model, batches[0], targets).items():
+                s = _smooth_scale(
+                    absmax[names[0]], [targets[n].weight for n in names], config.smooth_alpha
+                )
+                gamma, beta = norm_affine(model.get_submodule(norm_name))
+                gamma.div_(s.to(gamma))  # the norm now emits x / s ...
+                if beta is not None:
+                    beta.div_(s.to(beta))
+                for name in names:
+                    targets[name].weight.mul_(s.to(targets[name].weight))  # ... and W absorbs s
+                    folded.add(name)
+            for name, layer in targets.items():
+                if name not in folded:  # the float layer stays as it is; its INT8 copy gets W s
+                    s = _smooth_scale(absmax[name], [layer.weight], config.smooth_alpha)
+                    runtime_scale[name] = 1.0 / s
+
+    # 2. Static observers on the inputs the INT8 layers will see; sample rows for the report.
+    observers = (
+        {n: _make_observer(config) for n in targets}
+        if config.activations is ActivationMode.STATIC
+        else {}
+    )
+    samples: dict[str, Tensor] = {}
+    _observe_inputs(
+        model, targets, batches, observers=observers, runtime_scale=runtime_scale, samples=samples
+    )
+    quantized = {
+        name: QuantizedLinear.from_float(
+            _scaled_columns(layer, runtime_scale.get(name)),
+            act_observer=observers.get(name),
+            input_scale=runtime_scale.get(name),
+        )
+        for name, layer in targets.items()
+    }
+    with torch.no_grad():  # both sides see the layer's real input; the float layer is exact
+        errors = {
+            n: relative_error(quantized[n](samples[n]), layer(samples[n]))
+            for n, layer in targets.items()
+        }
+
+    # 3. Sensitivity: the model-output error with one layer at a time in INT8.
+    sensitivity: dict[str, float] = {}
+    keep: set[str] = set()
+    if config.keep_float > 0:
+        with torch.no_grad():
+            reference = [run_model(model, batch) for batch in batches]
+            for name, layer in targets.items():
+                _set_submodule(model, name, quantized[name])
+                outputs = [run_model(model, batch) for batch in batches]
+                _set_submodule(model, name, layer)
+                errs = [relative_error(o, r) for o, r in zip(outputs, reference, strict=True)]
+                sensitivity[name] = sum(errs) / len(errs)
+        keep = set(
+            sorted(sensitivity, key=sensitivity.__getitem__, reverse=True)[: config.keep_float]
+        )
+
+    # 4. Swap in the INT8 layers (a float-kept one stays exact: folded or untouched).
+    for name in targets:
+        if name not in keep:
+            _set_submodule(model, name, quantized[name])
+
+    layers = []
+    for name, layer in linears.items():
+        is_q = name in targets and name not in keep
+        smoothing = (
+            "layernorm"
+            if name in folded
+            else "runtime"
+            if is_q and name in runtime_scale
+            else "none"
+        )
+        layers.append(
+            LayerReport(
+                name=name,
+                quantized=is_q,
+                smoothing=smoothing,
+                bytes_before=_float_bytes(layer),
+                bytes_after=quantized[name].nbytes() if is_q else _float_bytes(layer),
+                rel_error=errors[name] if is_q else 0.0,
+                sensitivity=sensitivity.get(name),
+            )
+        )
+    return model.eval(), QuantReport(tuple(layers))
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 6: INT4 weight-only, group-wise
+
+
+def pack_int4(q: Tensor) -> Tensor:
+    """Pack signed 4-bit codes two per byte: element 2i in the low nibble, 2i+1 in the high,
+    each stored offset by 8 (so -8..7 becomes 0..15).
+
+    Args:
+        q: int8 tensor (..., n), n even, values in [-8, 7].
+
+    Returns:
+        uint8 tensor (..., n // 2).
+
+    Raises:
+        TypeError: q not int8. ValueError: odd last dimension or values outside [-8, 7].
+    """
+    if not isinstance(q, Tensor) or q.dtype != torch.int8:
+        raise TypeError("q must be an int8 tensor")
+    if q.dim() == 0 or q.shape[-1] % 2:
+        raise ValueError(f"q's last dimension must be even, got shape {tuple(q.shape)}")
+    if q.numel() and (int(q.min()) < -8 or int(q.max()) > 7):
+        raise ValueError("q must hold 4-bit values in [-8, 7]")
+    biased = (q.to(torch.int16) + 8).to(torch.uint8)  # (..., n) in 0..15
+    return biased[..., 0::2] | (biased[..., 1::2] << 4)  # (..., n/2)
+
+
+def unpack_int4(packed: Tensor) -> Tensor:
+    """Inverse of `pack_int4`: uint8 (..., m) -> int8 (..., 2m) in [-8, 7].
+
+    Raises:
+        TypeError: packed not uint8.
+    """
+    if not isinstance(packed, Tensor) or packed.dtype != torch.uint8:
+        raise TypeError("packed must be a uint8 tensor")
+    low = (packed & 0x0F).to(torch.int8) - 8  # (..., m)
+    high = (packed >> 4).to(torch.int8) - 8
+    return torch.stack((low, high), dim=-1).reshape(*packed.shape[:-1], 2 * packed.shape[-1])
+
+
+class Int4WeightOnlyLinear(nn.Module):
+    """y = x W^T + b with W stored as group-wise asymmetric INT4, two codes per byte; the input
+    stays float (weight-only: it saves memory and bandwidth, not arithmetic).
+
+    Buffers: ``packed`` (out, in/2) uint8, ``scales`` (out, in/group) float32,
+    ``zero_points`` (out, in/group) int8, ``bias`` (out,) or None.
+    """
+
+    packed: Tensor
+    scales: Tensor
+    zero_points: Tensor
+    bias: Tensor | None
+
+    def __init__(
+        self,
+        packed: Tensor,
+        scales: Tensor,
+        zero_points: Tensor,
+        bias: Tensor | None = None,
+        *,
+        group_size: int,
+    ) -> None:
+        super().__init__()
+        if not isinstance(packed, Tensor) or packed.dtype != torch.uint8 or packed.dim() != 2:
+            raise TypeError("packed must be a 2-d uint8 tensor (out, in / 2)")
+        out_features, in_features = packed.shape[0], 2 * packed.shape[1]
+        if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+            raise ValueError(f"group_size must be a positive int, got {group_size!r}")
+        if in_features % group_size:
+            raise ValueError(f"group_size {group_size} must divide in_features {in_features}")
+        groups = (out_features, in_features // group_size)
+        _check_float_tensor("scales", scales)
+        if scales.shape != groups or zero_points.shape != groups or zero_points.dtype != torch.int8:
+            raise ValueError(f"scales (float) and zero_points (int8) must have shape {groups}")
+        if bias is not None and _check_float_tensor("bias", bias).shape != (out_features,):
+            raise ValueError(f"bias must have shape ({out_features},)")
+        self.in_features, self.out_features, self.group_size = in_features, out_features, group_size
+        self.register_buffer("packed", packed.detach().contiguous())
+        self.register_buffer("scales", scales.detach().float().contiguous())
+        self.register_buffer("zero_points", zero_points.detach().contiguous())
+        self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"int4 weight-only, group_size={self.group_size}"
+        )
+
+    def unpack_weight(self) -> Tensor:
+        """(out, in) float32: the dequantized weight."""
+        codes = unpack_int4(self.packed).reshape(
+            self.out_features, -1, self.group_size
+        )  # (out, G, g)
+        zeros = self.zero_points.to(torch.float32).unsqueeze(-1)  # (out, G, 1)
+        weight = (codes.to(torch.float32) - zeros) * self.scales.unsqueeze(-1)
+        return weight.reshape(self.out_features, self.in_features)
+
+    def nbytes(self) -> int:
+        """Bytes stored: packed codes, scales, zero points and bias."""
+        tensors = (self.packed, self.scales, self.zero_points, self.bias)
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+
+    def bits_per_param(self) -> float:
+        """Storage bits per weight, scales and zero points included (bias excluded)."""
+        weight_bytes = self.nbytes() - (0 if self.bias is None else self.bias.numel() * 4)
+        return 8.0 * weight_bytes / (self.in_features * self.out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., in) float -> (..., out): unpack, dequantize, float matmul."""
+        _check_float_tensor("x", x)
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"x has {x.shape[-1]} features, the layer expects {self.in_features}")
+        weight = self.unpack_weight().to(x.dtype)
+        bias = None if self.bias is None else self.bias.to(x.dtype)
+        return functional.linear(x, weight, bias)
+
+
+def quantize_int4_weight_only(linear: nn.Linear, group_size: int = 128) -> Int4WeightOnlyLinear:
+    """Group-wise asymmetric INT4 of ``linear``'s weight (one scale and zero point per
+    ``group_size`` consecutive inputs of each output row), packed two codes per byte.
+
+    Raises:
+        TypeError: linear not an nn.Linear. ValueError: group_size not a positive divisor of
+            in_features (or in_features odd).
+    """
+    _check_linear(linear)
+    out_features, in_features = linear.weight.shape
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"group_size must be a positive int, got {group_size!r}")
+    if in_features % group_size or in_features % 2:
+        raise ValueError(f"group_size {group_size} must divide in_features {in_features} (even)")
+    groups = linear.weight.detach().float().reshape(-1, group_size)  # (out * G, group)
+    scale, zero = compute_qparams(groups.amin(1), groups.amax(1), bits=4, symmetric=False)
+    codes = quantize(groups, scale, zero, bits=4, axis=0).reshape(out_features, in_features)
+    shape = (out_features, in_features // group_size)
+    bias = None if linear.bias is None else linear.bias.detach().float().clone()
+    return Int4WeightOnlyLinear(
+        pack_int4(codes),
+        scale.reshape(shape),
+        zero.to(torch.int8).reshape(shape),
+        bias,
+        group_size=group_size,
+    )

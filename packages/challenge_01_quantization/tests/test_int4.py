@@ -1,0 +1,108 @@
+"""Task 6: INT4 weight-only - nibble packing, group-wise asymmetric qparams, memory."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+import torch
+from challenge_01_quantization.oracles import torch_fake_quantize, torch_qparams
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.nn import functional
+
+from prep.testing import assert_close
+
+pytestmark = pytest.mark.task(6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    lead=st.lists(st.integers(1, 4), max_size=2),
+    pairs=st.integers(1, 9),
+)
+def test_pack_unpack_round_trip(impl: ModuleType, seed: int, lead: list[int], pairs: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randint(-8, 8, (*lead, 2 * pairs), generator=g, dtype=torch.int8)
+    packed = impl.pack_int4(q)
+    assert packed.dtype == torch.uint8, "pack_int4 returns uint8"
+    assert packed.shape == (*lead, pairs), "two codes per byte"
+    back = impl.unpack_int4(packed)
+    assert back.dtype == torch.int8
+    assert torch.equal(back, q), (
+        f"unpack(pack(q)) != q: {q.flatten()[:8].tolist()} -> {back.flatten()[:8].tolist()}"
+    )
+
+
+def test_nibble_layout(impl: ModuleType) -> None:
+    q = torch.tensor([[-8, 7, 1, -1, 0, 0]], dtype=torch.int8)
+    # element 2i in the low nibble, 2i+1 in the high one, each offset by 8
+    assert impl.pack_int4(q).tolist() == [[0 | (15 << 4), 9 | (7 << 4), 8 | (8 << 4)]]
+
+
+@pytest.mark.parametrize("group_size", [16, 64])
+def test_groupwise_weight_error_within_half_a_step(impl: ModuleType, group_size: int) -> None:
+    torch.manual_seed(0)
+    layer = nn.Linear(128, 24)
+    q = impl.quantize_int4_weight_only(layer, group_size=group_size)
+    groups = layer.weight.detach().reshape(-1, group_size)  # (24 * 128 / g, g)
+    scale, zero = torch_qparams(groups.amin(1), groups.amax(1), bits=4, symmetric=False)
+    want = torch_fake_quantize(groups, scale, zero, bits=4, axis=0).reshape(24, 128)
+    got = q.unpack_weight()
+    assert got.shape == (24, 128)
+    assert got.dtype == torch.float32
+    assert_close(got, want, atol=float(scale.max()) * 1e-3, rtol=1e-6, task=6,
+                 what=f"dequantized INT4 weight (group {group_size})")  # fmt: skip
+    step = scale.repeat_interleave(group_size).reshape(24, 128)
+    assert bool(((got - layer.weight.detach()).abs() <= step / 2 * 1.0001 + 1e-7).all())
+    assert q.packed.shape == (24, 64)
+    assert q.packed.dtype == torch.uint8
+
+
+def test_forward_and_memory(impl: ModuleType) -> None:
+    torch.manual_seed(1)
+    layer = nn.Linear(256, 32)
+    q = impl.quantize_int4_weight_only(layer, group_size=128)
+    x = torch.randn(3, 5, 256)
+    with torch.no_grad():
+        want = functional.linear(x, q.unpack_weight(), layer.bias)
+        y, y_float = q(x), layer(x)
+    assert y.shape == (3, 5, 32)
+    assert_close(y, want, rtol=1e-5, atol=1e-5, task=6, what="INT4 forward vs its own weight")
+    # 4 bits per weight + one float32 scale and one int8 zero point per 128 weights
+    assert q.bits_per_param() == pytest.approx(4 + (32 + 8) / 128)
+    assert q.nbytes() == 32 * 128 + 32 * 2 * 4 + 32 * 2 + 32 * 4
+    rel = float((y - y_float).norm() / y_float.norm())
+    assert rel < 0.15, f"INT4 output relative error {rel:.3f}"
+
+
+def test_rejects_bad_input(impl: ModuleType) -> None:
+    with pytest.raises(ValueError, match="group_size"):
+        impl.quantize_int4_weight_only(nn.Linear(100, 4), group_size=128)
+    with pytest.raises(TypeError, match="Linear"):
+        impl.quantize_int4_weight_only(nn.Conv1d(4, 4, 1))
+    with pytest.raises(ValueError, match="even"):
+        impl.pack_int4(torch.zeros(3, dtype=torch.int8))
+    with pytest.raises(ValueError, match=r"-8, 7"):
+        impl.pack_int4(torch.tensor([8, 0], dtype=torch.int8))
+    with pytest.raises(TypeError, match="int8"):
+        impl.pack_int4(torch.zeros(2, dtype=torch.int32))
+    with pytest.raises(TypeError, match="uint8"):
+        impl.unpack_int4(torch.zeros(2, dtype=torch.int8))
+    q = impl.quantize_int4_weight_only(nn.Linear(64, 4), group_size=32)
+    with pytest.raises(ValueError, match=r"64|features"):
+        q(torch.ones(2, 32))
+
+
+@pytest.mark.gpu
+def test_int4_on_cuda(impl: ModuleType) -> None:
+    torch.manual_seed(2)
+    layer = nn.Linear(256, 64)
+    q = impl.quantize_int4_weight_only(layer, group_size=64)
+    x = torch.randn(4, 256)
+    with torch.no_grad():
+        want = q(x)
+        got = q.cuda()(x.cuda()).cpu()
+    assert_close(got, want, rtol=1e-4, atol=1e-4, task=6, what="INT4 forward on CUDA vs CPU")
