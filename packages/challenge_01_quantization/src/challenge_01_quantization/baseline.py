@@ -84,7 +84,7 @@ def compute_qparams(
     if symmetric:
         scale = torch.maximum(-lo, hi) / qmax
         scale = torch.maximum(scale, torch.full_like(scale, EPS))
-        return scale, torch.zeros(scale.shape, dtype=torch.int32)
+        return scale, torch.zeros(scale.shape, dtype=torch.int32, device=scale.device)
     scale = (hi - lo) / (qmax - qmin)
     scale = torch.maximum(scale, torch.full_like(scale, EPS))
     zero_point = qmin - torch.round(lo / scale)
@@ -315,7 +315,7 @@ class QuantizedLinear(nn.Module):
 
     def dequantized_weight(self) -> Tensor:
         """(out, in) float32."""
-        zero = torch.zeros(self.out_features, dtype=torch.int32)
+        zero = torch.zeros(self.out_features, dtype=torch.int32, device=self.weight_scale.device)
         return dequantize(self.weight_q, self.weight_scale, zero, axis=0)
 
     def nbytes(self) -> int:
@@ -531,7 +531,9 @@ def unpack_int4(packed: Tensor) -> Tensor:
         raise TypeError("packed must be a uint8 tensor")
     low = (packed % 16).to(torch.int32) - 8
     high = (packed // 16).to(torch.int32) - 8
-    out = torch.empty(*packed.shape[:-1], 2 * packed.shape[-1], dtype=torch.int8)
+    out = torch.empty(
+        *packed.shape[:-1], 2 * packed.shape[-1], dtype=torch.int8, device=packed.device
+    )
     out[..., 0::2] = low.to(torch.int8)
     out[..., 1::2] = high.to(torch.int8)
     return out

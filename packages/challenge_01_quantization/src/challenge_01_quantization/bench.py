@@ -38,6 +38,7 @@ PACKAGE = "challenge_01_quantization"
 FP32 = "fp32 (torch)"
 ALPHAS = (0.5, 0.75, 0.9)  # SmoothQuant strengths tried on the calibration sentences
 MINILM_BATCH = 32
+GEMM_ONLY = "INT8 GEMM only (torch._int_mm)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,11 +254,57 @@ def _tinygemm(layer: nn.Linear, x: Tensor) -> Callable[[], Tensor] | None:
     return call
 
 
+def _cuda_linear_workload(impls: dict[str, ModuleType], tokens: int, size: int) -> Workload:
+    """A prefill-sized GEMM on the GPU: fp16/fp32 cuBLAS against INT8 ``torch._int_mm``."""
+    cuda = torch.device("cuda")
+    torch.manual_seed(2)
+    layer = nn.Linear(size, size).eval().requires_grad_(False)
+    x = torch.randn(tokens, size, device=cuda)
+    gpu_layer = copy.deepcopy(layer).to(cuda)
+    with torch.no_grad():
+        expected = gpu_layer(x)
+    w16, b16, x16 = gpu_layer.weight.half(), gpu_layer.bias.half(), x.half()
+    candidates: dict[str, Callable[[], Any]] = {
+        "fp16 (torch)": lambda: functional.linear(x16, w16, b16),
+        FP32: lambda: functional.linear(x, gpu_layer.weight, gpu_layer.bias),
+    }
+
+    def on_gpu(module: ModuleType) -> Callable[[Tensor], Tensor]:
+        quantized: nn.Module = module.QuantizedLinear.from_float(layer)
+        return quantized.to(cuda)
+
+    for name, module in impls.items():
+        candidates[name] = _applied(functools.partial(on_gpu, module), x)
+    # The INT8 GEMM alone, on codes quantized beforehand: the kernel's own speed, without the
+    # quantize / dequantize passes that an unfused dynamic scheme pays on every call.
+    codes_x = torch.randint(-127, 128, (tokens, size), dtype=torch.int8, device=cuda)
+    codes_w = torch.randint(-127, 128, (size, size), dtype=torch.int8, device=cuda).t()
+    candidates[GEMM_ONLY] = lambda: torch._int_mm(codes_x, codes_w)
+    accuracy = _relative_error_check(expected, 0.03)
+
+    def check(name: str, value: object) -> None:
+        if name != GEMM_ONLY:  # random codes: only the kernel's time is meaningful
+            accuracy(name, value)
+
+    return Workload(
+        name=f"CUDA Linear {size}->{size}, {tokens} tokens",
+        candidates=candidates,
+        check=check,
+        flops=2.0 * tokens * size * size,
+        reference="fp16 (torch)",
+        device=cuda,
+        notes="INT8 dynamic per-token activations via torch._int_mm; % of peak is of the "
+        "dense bf16/fp16 tensor-core peak (INT8's is twice that)",
+    )
+
+
 def workloads(quick: bool = False) -> list[Workload]:
     impls = implementations(PACKAGE)
     out = [_linear_workload(impls), _minilm_workload(impls), _int4_workload(impls, 1536, 384)]
     if not quick:
         out.append(_int4_workload(impls, 4096, 4096))
+    if torch.cuda.is_available():
+        out.append(_cuda_linear_workload(impls, tokens=4096, size=4096))
     return out
 
 
