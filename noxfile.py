@@ -24,6 +24,8 @@ from prep import catalog  # noqa: E402
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_external_run = True
+# Reuse session venvs: `uv sync --locked` makes each one exact again in a second or two.
+nox.options.reuse_venv = "yes"
 nox.needs_version = ">=2025.2.9"
 
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
@@ -58,8 +60,10 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
 
     @nox.session(name=f"test-{name}", tags=["test", name])
     def test(session: nox.Session) -> None:
-        """Unset CHALLENGE_IMPL: baseline and solution must pass, then `prep verify` proves the
-        starter fails with NotImplementedError and every tests/wrong/ version is rejected."""
+        """pytest on baseline and solution (or on CHALLENGE_IMPL), then `prep verify`.
+
+        `prep verify` proves the starter fails with NotImplementedError and that every
+        tests/wrong/ version is rejected."""
         sync(session, dist)
         chosen = os.environ.get("CHALLENGE_IMPL")
         if name == "shared":
@@ -75,8 +79,9 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
 
         @nox.session(name=f"torchrun-{name}", tags=["torchrun", name])
         def torchrun_session(session: nox.Session) -> None:
-            """Each file under torchrun, one process per GPU with NCCL, else `PREP_WORLD_SIZE`
-            (default the package's nproc) gloo processes on the CPU."""
+            """Multi-process tests under torchrun: NCCL per GPU, else gloo on the CPU.
+
+            On CPU the world size is `PREP_WORLD_SIZE` (default: the package's nproc)."""
             sync(session, dist)
             world = session.run(
                 "python", "-c", "import torch; print(torch.cuda.device_count())", silent=True

@@ -95,3 +95,8 @@ def test_readme_challenge_table_matches_the_catalog() -> None:
     assert cli.markdown_table() in readme, (
         "README table is stale: paste `uv run prep list --markdown`"
     )
+
+
+def test_bench_options_parse() -> None:
+    args = cli.parser().parse_args(["bench", "12", "--threads", "1", "--markdown", "--quick"])
+    assert (args.threads, args.markdown, args.quick, args.repeats) == (1, True, True, 15)

@@ -232,6 +232,9 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--budget", type=float, default=3.0, help="seconds of timed calls per candidate"
     )
+    bench.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (default: torch's)"
+    )
     bench.set_defaults(func=cmd_bench)
     hint = sub.add_parser("hint", help="progressive hints from the README")
     hint.add_argument("number")
