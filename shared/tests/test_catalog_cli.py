@@ -75,7 +75,8 @@ def test_prep_test_records_the_starter_score_that_list_shows(
     assert cli.main(["hint", "99", "2"]) == 0
     out = capsys.readouterr().out
     assert "starter passes 1 of 4 tests" in out
-    assert "1/4" in out
+    assert "by README task: task 1 0/2, task 2 0/1" in out
+    assert "0/3" in out  # `prep list`: task tests passed / run
     assert "Hint 2 of 2" in out
 
 

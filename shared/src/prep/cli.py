@@ -40,7 +40,9 @@ def _starter_score(challenge: catalog.Challenge) -> str:
     if not path.is_file():
         return "not run"
     data = json.loads(path.read_text(encoding="utf-8"))
-    return f"{data['passed']}/{data['total'] - data['skipped']}"
+    tasks = data.get("by_task", {}).values()
+    passed, ran = sum(t["passed"] for t in tasks), sum(t["ran"] for t in tasks)
+    return f"{passed}/{ran}" if ran else f"{data['passed']}/{data['total'] - data['skipped']}"
 
 
 def markdown_table(root: Path | None = None) -> str:
@@ -61,7 +63,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(markdown_table())
         return 0
     table = Table(title="infer-prep challenges", title_justify="left")
-    for column in ("#", "title", "topics", "difficulty", "time", "GPU", "starter passes"):
+    for column in ("#", "title", "topics", "difficulty", "time", "GPU", "your task tests"):
         table.add_column(column)
     for c in catalog.challenges():
         table.add_row(
@@ -111,9 +113,16 @@ def cmd_test(args: argparse.Namespace) -> int:
         console.print(
             f"[bold]{args.impl}[/] passes {data['passed']} of {ran} tests of challenge {challenge.nn}."
         )
+        tasks = data.get("by_task", {})
+        if tasks:
+            console.print(
+                "by README task: "
+                + ", ".join(f"task {k} {t['passed']}/{t['ran']}" for k, t in tasks.items())
+            )
         if args.impl == "starter" and data["failed"]:
             console.print(
-                "Each failure names the README task to work on; `uv run prep hint NN` helps."
+                "Each failure names the README task to work on; "
+                f"`uv run prep hint {challenge.nn}` helps."
             )
     return code
 

@@ -195,11 +195,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         k: sum(1 for e in outcomes.values() if e["outcome"] == k)
         for k in ("passed", "failed", "skipped")
     }
+    by_task: dict[str, dict[str, int]] = {}
+    for entry in outcomes.values():
+        if entry["outcome"] == "skipped":
+            continue
+        for task in entry["tasks"]:
+            tally = by_task.setdefault(task, {"passed": 0, "ran": 0})
+            tally["ran"] += 1
+            tally["passed"] += entry["outcome"] == "passed"
     report = {
         "impl": impl_switch.selected(),
         "exitstatus": int(exitstatus),
         **counts,
         "total": len(outcomes),
+        "by_task": dict(
+            sorted(by_task.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+        ),
         "tests": outcomes,
     }
     Path(target).parent.mkdir(parents=True, exist_ok=True)
