@@ -125,14 +125,23 @@ def time_callable(
     return Timing(statistics.median(samples), min(samples), max(samples), n), result
 
 
-def run(workloads: list[Workload], *, repeats: int = 15, budget_s: float = 3.0) -> list[Row]:
+def run(
+    workloads: list[Workload],
+    *,
+    repeats: int = 15,
+    budget_s: float = 3.0,
+    progress: Callable[[str], None] | None = None,
+) -> list[Row]:
     """Time every candidate of every workload; a candidate that raises ``NotImplementedError``
-    (an unfinished starter) or returns a wrong result gets a row saying so."""
+    (an unfinished starter) or returns a wrong result gets a row saying so. ``progress``, if
+    given, is told what is being timed (the CLI shows it in a status line)."""
     rows: list[Row] = []
     for work in workloads:
         peak = devices.peak(work.device)
         timings: dict[str, tuple[Timing | None, str]] = {}
         for name, fn in work.candidates.items():
+            if progress is not None:
+                progress(f"{work.name}: {name}")
             try:
                 timing, value = time_callable(
                     fn, device=work.device, repeats=repeats, budget_s=budget_s

@@ -140,7 +140,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"{challenge.package}.bench")
     workloads = module.workloads(quick=args.quick)
     console.print(f"Benchmarking challenge {challenge.nn} on {device.describe()}")
-    rows = bench.run(workloads, repeats=args.repeats, budget_s=args.budget)
+    with console.status("timing") as status:
+        rows = bench.run(
+            workloads,
+            repeats=args.repeats,
+            budget_s=args.budget,
+            progress=lambda what: status.update(f"timing {escape(what)}"),
+        )
     console.print(bench.render(rows, workloads, f"Challenge {challenge.nn}: {challenge.title}"))
     for work in workloads:
         if work.notes:
