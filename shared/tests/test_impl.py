@@ -55,3 +55,21 @@ def test_fresh_copy_is_independent() -> None:
     copy = impl.fresh_copy("prep.catalog")
     assert copy is not prep.catalog
     assert copy.Challenge is not prep.catalog.Challenge
+
+
+def test_patched_copy_plants_one_bug_and_load_returns_it(demo: Path) -> None:
+    wrong = demo / "tests" / "wrong" / "bump_twice.py"
+    wrong.write_text(
+        "from prep.impl import patched\n\n"
+        "def _double(x, *, times=2):\n    return x + 1\n\n"
+        'IMPLEMENTATION = patched("challenge_99_demo.solution", double=_double)\n'
+    )
+    module = impl.load("challenge_99_demo", "wrong:bump_twice")
+    assert module.double(5) == 6
+    assert module.Counter(1).bump() == 2  # everything else is the solution's
+    assert impl.load("challenge_99_demo", "solution").double(5) == 10  # the real one is intact
+
+
+def test_patched_rejects_a_name_the_module_lacks(demo: Path) -> None:
+    with pytest.raises(impl.ImplError, match="has no 'dobule'"):
+        impl.patched("challenge_99_demo.solution", dobule=print)

@@ -87,14 +87,39 @@ def load(package: str, impl: str | None = None) -> ModuleType:
         known = ", ".join(wrong_names(package)) or "none"
         raise ImplError(f"no wrong implementation {name!r} in {path.parent} (known: {known})")
     module_name = f"{package}._wrong_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImplError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ImplError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    # A wrong version built with `patched(...)` names the module it planted its bug in.
+    implementation = getattr(module, "IMPLEMENTATION", module)
+    if not isinstance(implementation, ModuleType):
+        raise ImplError(f"{path}: IMPLEMENTATION must be a module (see prep.impl.patched)")
+    return implementation
+
+
+def patched(module_name: str, **replacements: object) -> ModuleType:
+    """A fresh copy of ``module_name`` with some of its globals replaced.
+
+    This is how a known-wrong version plants one bug in the solution: every function of the
+    copy that calls a replaced name gets the replacement, and the real module stays intact.
+    A wrong file assigns the result to ``IMPLEMENTATION``; ``load`` then returns it::
+
+        IMPLEMENTATION = patched("challenge_12_mini_autograd.solution", _unbroadcast=leading_only)
+
+    Raises:
+        ImplError: a replaced name that the module does not define (a typo would otherwise
+            leave the copy correct, and the suite would "reject" nothing).
+    """
+    module = fresh_copy(module_name)
+    for name, value in replacements.items():
+        if not hasattr(module, name):
+            raise ImplError(f"{module_name} has no {name!r} to replace")
+        setattr(module, name, value)
     return module
 
 

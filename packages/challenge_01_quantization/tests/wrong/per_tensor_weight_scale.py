@@ -29,15 +29,4 @@ def _from_float_per_tensor(
 
 _Layer.from_float = classmethod(_from_float_per_tensor)
 
-Int4WeightOnlyLinear = _base.Int4WeightOnlyLinear
-MSEObserver = _base.MSEObserver
-MinMaxObserver = _base.MinMaxObserver
-PercentileObserver = _base.PercentileObserver
-QuantizedLinear = _base.QuantizedLinear
-compute_qparams = _base.compute_qparams
-dequantize = _base.dequantize
-pack_int4 = _base.pack_int4
-quantize = _base.quantize
-quantize_int4_weight_only = _base.quantize_int4_weight_only
-quantize_model = _base.quantize_model
-unpack_int4 = _base.unpack_int4
+IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests

@@ -30,5 +30,4 @@ def _adjust_without_step_up(pvalues: Any, method: Any = "holm") -> Any:
 
 
 vars(_base).update(adjust_pvalues=_adjust_without_step_up)
-__all__ = _base.__all__
-globals().update({name: getattr(_base, name) for name in __all__})
+IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests

@@ -34,5 +34,4 @@ def _goodness_of_fit_without_ddof(observed: Any, expected: Any = None, *, ddof: 
 
 
 vars(_base).update(chi_square_goodness_of_fit=_goodness_of_fit_without_ddof)
-__all__ = _base.__all__
-globals().update({name: getattr(_base, name) for name in __all__})
+IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests

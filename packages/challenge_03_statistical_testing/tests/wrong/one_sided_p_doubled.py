@@ -26,5 +26,4 @@ def _t_pvalue_doubled(t: Any, df: Any, alternative: str) -> Any:
 
 
 vars(_base).update(_t_pvalue=_t_pvalue_doubled)
-__all__ = _base.__all__
-globals().update({name: getattr(_base, name) for name in __all__})
+IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests

@@ -43,5 +43,4 @@ def _two_sample_pooled(
 
 # compare_models' Welch test calls it too
 vars(_base).update(two_sample_ttest=_two_sample_pooled)
-__all__ = _base.__all__
-globals().update({name: getattr(_base, name) for name in __all__})
+IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests

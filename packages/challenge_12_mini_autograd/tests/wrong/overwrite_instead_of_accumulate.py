@@ -10,8 +10,6 @@ import numpy as np
 from prep.impl import fresh_copy
 
 _base = fresh_copy("challenge_12_mini_autograd.solution")
-MLP, SGD, Linear, Tensor = _base.MLP, _base.SGD, _base.Linear, _base.Tensor
-binary_cross_entropy = _base.binary_cross_entropy
 
 
 def _backward_overwriting(self: Any, grad: Any = None) -> None:
@@ -30,4 +28,5 @@ def _backward_overwriting(self: Any, grad: Any = None) -> None:
                 grads[id(parent)] = pg  # the bug: overwrites what another path delivered
 
 
-Tensor.backward = _backward_overwriting
+_base.Tensor.backward = _backward_overwriting
+IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests

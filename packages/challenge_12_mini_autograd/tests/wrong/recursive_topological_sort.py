@@ -8,8 +8,6 @@ from typing import Any
 from prep.impl import fresh_copy
 
 _base = fresh_copy("challenge_12_mini_autograd.solution")
-MLP, SGD, Linear, Tensor = _base.MLP, _base.SGD, _base.Linear, _base.Tensor
-binary_cross_entropy = _base.binary_cross_entropy
 
 
 def _recursive_order(self: Any) -> list[Any]:
@@ -29,4 +27,5 @@ def _recursive_order(self: Any) -> list[Any]:
     return order
 
 
-Tensor._topological_order = _recursive_order
+_base.Tensor._topological_order = _recursive_order
+IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
