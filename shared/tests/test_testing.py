@@ -92,3 +92,10 @@ def test_verify_catches_a_test_that_passes_on_the_starter(demo: Path, tmp_path: 
     problems = testing.starter_run_problems(run)
     assert any("test_double passes against the starter" in p for p in problems), problems
     assert any("test_double_rejects_strings fails with Failed" in p for p in problems), problems
+
+
+def test_verify_reports_a_wrong_version_that_does_not_load(demo: Path, tmp_path: Path) -> None:
+    broken = demo / "tests" / "wrong" / "broken.py"
+    broken.write_text("from challenge_99_demo.solution import double\nCounter = Countr\n")
+    problems = testing.verify("challenge_99_demo", demo, tmp_path)
+    assert "wrong:broken does not load: NameError: name 'Countr' is not defined" in problems

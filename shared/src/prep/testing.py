@@ -324,6 +324,12 @@ def verify(package: str, root: Path, work: Path) -> list[str]:
         problems.append(
             f"tests/wrong/ holds {len(names)} known-wrong versions; at least 2 are needed"
         )
+    for name in list(names):
+        try:  # a wrong version that cannot even load would "fail" every test for nothing
+            impl_switch.load(package, f"wrong:{name}")
+        except Exception as exc:
+            problems.append(f"wrong:{name} does not load: {type(exc).__name__}: {exc}")
+            names.remove(name)
     jobs = {"starter": ()} | {f"wrong:{name}": ("-x",) for name in names}
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     threads = 1 if workers > 1 else None
