@@ -241,8 +241,9 @@ def markdown(rows: list[Row], workloads: list[Workload]) -> str:
             if any(r.gflops for r in mine)
             else ("GB/s" if any(r.gbs for r in mine) else None)
         )
+        peak = any(r.peak_share for r in mine)
         header = ["implementation", "median", "min", "max", f"speed-up vs {work.reference}"]
-        header += [rate] if rate else []
+        header += ([rate] if rate else []) + (["% of peak"] if peak else [])
         lines += [
             f"**{work.name}**",
             "",
@@ -259,6 +260,8 @@ def markdown(rows: list[Row], workloads: list[Workload]) -> str:
                 cells.append(ratio if row.status == "ok" else row.status)
             if rate:
                 cells.append(_fmt_rate(row.gflops if rate == "GFLOP/s" else row.gbs))
+            if peak:
+                cells.append(f"{100 * row.peak_share:.1f}%" if row.peak_share else "")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
