@@ -25,7 +25,7 @@ import functools
 import math
 import platform
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -412,6 +412,58 @@ class MSEObserver(_HistogramObserver):
 
 
 @functools.cache
+def _quantize_rows(rows: Tensor) -> tuple[Tensor, Tensor]:
+    """(M, K) float -> per-row symmetric INT8 codes (M, K) and scales (M, 1) float32."""
+    x_scale = rows.abs().amax(1, keepdim=True).clamp_min(_EPS) / 127.0  # (M, 1)
+    codes = torch.round(rows / x_scale).clamp(-127, 127).to(torch.int8)  # (M, K)
+    return codes, x_scale
+
+
+def _rescale(acc: Tensor, x_scale: Tensor, w_scale: Tensor, bias: Tensor | None) -> Tensor:
+    """int32 accumulator (M, N) -> float32 output: acc * x_scale (M, 1) * w_scale (N,) + bias."""
+    y = acc.float() * x_scale * w_scale  # (M, N)
+    return y if bias is None else y + bias
+
+
+class _Fused:
+    """``fn`` compiled by ``torch.compile`` on first use, so its elementwise steps and row
+    reduction run as one generated kernel instead of one memory pass each. Without fusion the
+    quantize / rescale passes cost more than the INT8 GEMM saves (see the README's GPU table).
+    Falls back to eager, once and with a warning, where compilation is unavailable."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.compiled: Callable[..., Any] | None = None
+        self.failed = False
+
+    def __call__(self, *args: Any) -> Any:
+        if not self.failed:
+            try:
+                if self.compiled is None:
+                    self.compiled = torch.compile(self.fn, dynamic=True)
+                return self.compiled(*args)
+            except Exception as exc:  # no Triton, no compiler: correctness first
+                warnings.warn(
+                    f"torch.compile failed ({type(exc).__name__}); {self.fn.__name__} runs eagerly",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self.failed = True
+        return self.fn(*args)
+
+
+def _dynamic_int8_linear(
+    rows: Tensor, weight_t: Tensor, w_scale: Tensor, bias: Tensor | None
+) -> Tensor:
+    """(M, K) float rows @ INT8 weight (K, N) with per-row dynamic activation scales."""
+    codes, x_scale = _quantize_rows(rows)  # (M, K) int8, (M, 1)
+    acc = torch._int_mm(codes, weight_t)  # (M, N) int32
+    return _rescale(acc, x_scale, w_scale, bias)
+
+
+_dynamic_int8_linear_fused = _Fused(_dynamic_int8_linear)
+
+
 def _fbgemm_may_saturate() -> bool:
     """True unless the CPU has VNNI (or AMX). Without it fbgemm multiplies u8 x s8 pairs with
     vpmaddubsw, whose int16 sum saturates when both activations use the full 8 bits - which is
@@ -608,20 +660,16 @@ class QuantizedLinear(nn.Module):
         if m <= 16:  # _int_mm needs more than 16 rows
             rows = functional.pad(rows, (0, 0, 0, 17 - m))
         if self.act_scale is None or self.act_zero_point is None:
-            # Dynamic on GPU: per-row (per-token) symmetric scales, finer than per tensor.
-            x_scale = rows.abs().amax(1, keepdim=True).clamp_min(_EPS) / 127.0  # (M, 1)
-            codes = torch.round(rows / x_scale).clamp_(-127, 127).to(torch.int8)
-            acc = torch._int_mm(codes, weight_t)  # (M, out) int32
-            y = acc.float() * x_scale * self.weight_scale
+            # Dynamic on GPU: per-row (per-token) symmetric scales, finer than per tensor,
+            # compiled as one graph so quantize and rescale each run as one fused kernel.
+            y: Tensor = _dynamic_int8_linear_fused(rows, weight_t, self.weight_scale, self.bias)
         else:
             codes = torch.round(rows / self.act_scale) + self.act_zero_point
             codes = codes.clamp_(-128, 127).to(torch.int8)
             acc = (
                 torch._int_mm(codes, weight_t) - self.act_zero_point * row_sums
             )  # sum (q_x - z) q_w
-            y = acc.float() * (self.act_scale * self.weight_scale)
-        if self.bias is not None:
-            y = y + self.bias
+            y = _rescale(acc, self.act_scale, self.weight_scale, self.bias)
         return y[:m].reshape(*x.shape[:-1], self.out_features)
 
     def _forward_dequantized(self, x: Tensor) -> Tensor:
