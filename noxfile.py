@@ -3,6 +3,7 @@
     uv run nox                     everything: lint, typecheck, test (+ torchrun) for all
     uv run nox -l                  the list
     uv run nox -t challenge_12     one challenge's whole set
+    uv run nox -t gpu              the gpu/multigpu-marked tests (on a GPU machine)
     CHALLENGE_IMPL=starter uv run nox -s test-challenge_12   your starter only
 
 Every session syncs its own uv environment holding only its package and the dev group
@@ -31,32 +32,82 @@ nox.needs_version = ">=2025.2.9"
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
 # One mypy cache for every session, so torch is analysed once per run, not once per session.
 MYPY_CACHE = str(ROOT / ".nox" / ".mypy_cache")
+# deptry on src and tests: test-only tools come from the root dev group, not the package, and
+# DEP004 (a dev dependency imported by package code) does not apply to a workspace member.
+DEPTRY_ARGS = (
+    "--per-rule-ignores",
+    "DEP001=pytest|_pytest|hypothesis,DEP003=pytest|_pytest|hypothesis",
+    "--ignore",
+    "DEP004",
+)
 
 
-def sync(session: nox.Session, dist: str) -> None:
+def sync(session: nox.Session, dist: str, *extra: str) -> None:
     """Install exactly `dist`, its dependencies and the dev group into the session's venv."""
     session.run_install(
-        "uv", "sync", "--locked", "--package", dist, "--group", "dev",
+        "uv", "sync", "--locked", "--package", dist, "--group", "dev", *extra,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         external=True,
     )  # fmt: skip
 
 
+def sync_group(session: nox.Session, group: str) -> None:
+    """Install one dependency group alone (no project, no torch): the lint tools."""
+    session.run_install(
+        "uv", "sync", "--locked", "--only-group", group,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )  # fmt: skip
+
+
+def has_gpu_tests(tests: Path) -> bool:
+    """Whether any test file under `tests` is marked gpu or multigpu."""
+    return any(
+        "mark.gpu" in text or "mark.multigpu" in text
+        for text in (p.read_text(encoding="utf-8") for p in tests.rglob("test_*.py"))
+    )
+
+
+def cuda_count(session: nox.Session) -> int:
+    """CUDA devices visible to the session's torch; 0 when torch is absent or sees none.
+
+    The count is the last line starting with PREP_CUDA=, so warnings torch prints on import
+    (driver too old, NUMA notices) cannot be mistaken for it."""
+    script = (
+        "try:\n import torch; n = torch.cuda.device_count()\n"
+        "except ImportError:\n n = 0\nprint(f'PREP_CUDA={n}')"
+    )
+    output = str(session.run("python", "-c", script, silent=True) or "")
+    counts = [
+        line.split("=", 1)[1] for line in output.splitlines() if line.startswith("PREP_CUDA=")
+    ]
+    return int(counts[-1]) if counts and counts[-1].strip().isdigit() else 0
+
+
 def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], nproc: int) -> None:
-    """Define lint-/typecheck-/test-(/torchrun-)<name> for one package."""
+    """Define lint-/typecheck-/test-(/torchrun-)(/gpu-)<name> for one package."""
     rel = str(root.relative_to(ROOT))
     paths = [f"{rel}/src", f"{rel}/tests"]
+    # The harness keeps torch optional; its own checks and tests exercise the torch paths.
+    extras = ("--extra", "torch") if name == "shared" else ()
 
     @nox.session(name=f"lint-{name}", tags=["lint", name])
     def lint(session: nox.Session) -> None:
-        sync(session, dist)
+        """ruff check and format check (ruff alone is installed)."""
+        sync_group(session, "lint")
         session.run("ruff", "check", *paths)
         session.run("ruff", "format", "--check", *paths)
 
     @nox.session(name=f"typecheck-{name}", tags=["typecheck", name])
     def typecheck(session: nox.Session) -> None:
-        sync(session, dist)
+        """mypy --strict, then deptry: every import declared, every declared dependency used.
+
+        deptry runs here, not in the lint session, because it maps imports to distributions
+        through the installed package metadata, which only this session has."""
+        sync(session, dist, *extras)
         session.run("mypy", "--cache-dir", MYPY_CACHE, *paths)
+        session.chdir(root)
+        session.run("deptry", "src", "tests", *DEPTRY_ARGS)
 
     @nox.session(name=f"test-{name}", tags=["test", name])
     def test(session: nox.Session) -> None:
@@ -64,7 +115,7 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
 
         `prep verify` proves the starter fails with NotImplementedError and that every
         tests/wrong/ version is rejected."""
-        sync(session, dist)
+        sync(session, dist, *extras)
         chosen = os.environ.get("CHALLENGE_IMPL")
         if name == "shared":
             session.run("pytest", f"{rel}/tests", *session.posargs)
@@ -75,6 +126,19 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
         if not chosen:
             session.run("prep", "verify", name.removeprefix("challenge_"))
 
+    if has_gpu_tests(root / "tests"):
+
+        @nox.session(name=f"gpu-{name}", tags=["gpu"])
+        def gpu(session: nox.Session) -> None:
+            """Only the tests marked gpu / multigpu, on baseline and solution (a GPU runner)."""
+            sync(session, dist, *extras)
+            impls = [os.environ.get("CHALLENGE_IMPL") or "baseline", "solution"]
+            for impl in dict.fromkeys(impls):
+                session.run(
+                    "pytest", f"{rel}/tests", "-m", "gpu or multigpu", *session.posargs,
+                    env={"CHALLENGE_IMPL": impl},
+                )  # fmt: skip
+
     if torchrun:
 
         @nox.session(name=f"torchrun-{name}", tags=["torchrun", name])
@@ -82,11 +146,8 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
             """Multi-process tests under torchrun: NCCL per GPU, else gloo on the CPU.
 
             On CPU the world size is `PREP_WORLD_SIZE` (default: the package's nproc)."""
-            sync(session, dist)
-            world = session.run(
-                "python", "-c", "import torch; print(torch.cuda.device_count())", silent=True
-            )
-            gpus = int(str(world).strip() or 0)
+            sync(session, dist, *extras)
+            gpus = cuda_count(session)
             n = gpus if gpus >= 2 else int(os.environ.get("PREP_WORLD_SIZE", nproc))
             for test_file in torchrun:
                 session.run(
@@ -107,7 +168,7 @@ for challenge in catalog.challenges(ROOT):
     )
 
 
-@nox.session(name="lock", tags=["lint"])
+@nox.session(name="lock", tags=["lint"], venv_backend="none")
 def lock(session: nox.Session) -> None:
     """uv.lock matches every pyproject.toml."""
     session.run("uv", "lock", "--check", external=True)
