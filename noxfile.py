@@ -132,11 +132,12 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
         def gpu(session: nox.Session) -> None:
             """Only the tests marked gpu / multigpu, on baseline and solution (a GPU runner)."""
             sync(session, dist, *extras)
-            impls = [os.environ.get("CHALLENGE_IMPL") or "baseline", "solution"]
-            for impl in dict.fromkeys(impls):
+            chosen = os.environ.get("CHALLENGE_IMPL")
+            impls = ["-"] if name == "shared" else [chosen] if chosen else ["baseline", "solution"]
+            for impl in impls:
                 session.run(
                     "pytest", f"{rel}/tests", "-m", "gpu or multigpu", *session.posargs,
-                    env={"CHALLENGE_IMPL": impl},
+                    env={"CHALLENGE_IMPL": impl} if impl != "-" else {},
                 )  # fmt: skip
 
     if torchrun:
