@@ -28,6 +28,8 @@ nox.options.error_on_external_run = True
 # Reuse session venvs: `uv sync --locked` makes each one exact again in a second or two.
 nox.options.reuse_venv = "yes"
 nox.needs_version = ">=2025.2.9"
+# `uv run nox` runs every CPU session; the gpu-* sessions run only when asked (`-t gpu`).
+nox.options.tags = ["lint", "typecheck", "test", "torchrun"]
 
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
 # One mypy cache for every session, so torch is analysed once per run, not once per session.

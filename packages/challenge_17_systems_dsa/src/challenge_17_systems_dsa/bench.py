@@ -158,7 +158,7 @@ def _search(impls: dict[str, ModuleType], n: int) -> Workload:
     k = n // 3
     rotated = values[k:] + values[:k]
     array = np.asarray(rotated, dtype=np.int64)
-    target = 2 * n // 3 + 1
+    target = 2 * (n // 3) + 1  # odd, so absent, and about two thirds of the way along
     candidates: dict[str, Callable[[], Any]] = {
         name: (lambda m=m: m.search_rotated(rotated, target)) for name, m in impls.items()
     }
