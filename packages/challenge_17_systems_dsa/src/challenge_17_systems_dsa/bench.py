@@ -217,7 +217,7 @@ def plot(rows: list[Row], path: Path, quick: bool) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     series: dict[str, list[tuple[float, float]]] = {}
     for row in rows:
-        if row.workload.startswith(SEARCH_PREFIX) and row.timing is not None:
+        if row.workload.startswith(SEARCH_PREFIX) and row.timing is not None and row.status == "ok":
             n = int(row.workload.removeprefix(SEARCH_PREFIX).split(" ")[0].replace(",", ""))
             series.setdefault(row.candidate, []).append((8.0 * n, row.timing.median / n * 1e9))
     for name, points in series.items():
