@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -107,7 +108,7 @@ def _lru(impls: dict[str, ModuleType]) -> Workload:
         return run
 
     factories: dict[str, Callable[[], Any]] = {
-        name: (lambda m=m: m.LRUCache(LRU_CAPACITY)) for name, m in impls.items()
+        name: functools.partial(m.LRUCache, LRU_CAPACITY) for name, m in impls.items()
     }
     factories["OrderedDict (library)"] = lambda: _OrderedDictLRU(LRU_CAPACITY)
     expected = candidate(factories["OrderedDict (library)"])()
@@ -160,7 +161,7 @@ def _search(impls: dict[str, ModuleType], n: int) -> Workload:
     array = np.asarray(rotated, dtype=np.int64)
     target = 2 * (n // 3) + 1  # odd, so absent, and about two thirds of the way along
     candidates: dict[str, Callable[[], Any]] = {
-        name: (lambda m=m: m.search_rotated(rotated, target)) for name, m in impls.items()
+        name: functools.partial(m.search_rotated, rotated, target) for name, m in impls.items()
     }
     candidates["numpy scan (library)"] = lambda: int(np.flatnonzero(array == target).size) - 1
 
@@ -185,8 +186,6 @@ def workloads(quick: bool = False) -> list[Workload]:
 
 def report(rows: list[Row], quick: bool) -> dict[str, Any]:
     """Arena bytes of each plan on the ResNet, and this CPU's cache sizes."""
-    from rich.console import Console
-
     graph, sizes = cnn_graph.traced_graph()
     arenas: dict[str, int] = {}
     for name, module in implementations(PACKAGE).items():
@@ -197,13 +196,13 @@ def report(rows: list[Row], quick: bool) -> dict[str, Any]:
             continue
         arenas[name] = plan.arena_bytes
         reordered = module.plan_memory(graph, better, sizes).arena_bytes
-        Console().print(
+        print(
             f"{name}: arena {plan.arena_bytes / 2**20:.2f} MiB (no reuse "
             f"{plan.naive_bytes / 2**20:.2f} MiB, lower bound {plan.peak_live_bytes / 2**20:.2f} "
             f"MiB); with best_order {reordered / 2**20:.2f} MiB"
         )
     caches = _cache_sizes()
-    Console().print("caches: " + ", ".join(f"{k} {v // 1024} KiB" for k, v in caches.items()))
+    print("caches: " + ", ".join(f"{k} {v // 1024} KiB" for k, v in caches.items()))
     return {"arena_bytes": arenas, "cache_bytes": caches}
 
 
