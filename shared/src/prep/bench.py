@@ -89,7 +89,8 @@ class Workload:
     device: torch.device | str | None = None  # None: the device of the returned tensors
     notes: str = ""  # printed under the table
     precision: Precision | None = None  # arithmetic of ``flops``: picks the datasheet peak
-    library: str | None = None  # the library row: the measured ceiling for ``flops``
+    library: str | None = None  # the library row: the measured ceiling (cuBLAS, NCCL...)
+    datasheet: bool = True  # False where no datasheet figure bounds the work (collectives)
 
 
 @dataclass(frozen=True)
@@ -483,8 +484,12 @@ def _run_one(
     library = timings.get(work.library or "")
     library_rate = _rate(work, library[0]) if library else None
     reference = timings.get(work.reference)
+    # A bandwidth workload without a library row is judged against the device's own copy.
     bandwidth_bound = device.type == "cuda" and work.bytes_moved and not work.flops
-    copy_gbs = copy_bandwidth(cast("torch.device", device)) if bandwidth_bound else None
+    measure_copy = bandwidth_bound and library_rate is None
+    copy_gbs = copy_bandwidth(cast("torch.device", device)) if measure_copy else None
+    if not work.datasheet:
+        peak = None
     rows: list[Row] = []
     for name in work.candidates:
         if name in failed:
@@ -503,7 +508,7 @@ def _run_one(
             ceiling = gflops / library_rate if library_rate else None
         elif gbs is not None:
             share = gbs / peak.bandwidth_gbs if peak else None
-            ceiling = gbs / copy_gbs if copy_gbs else (gbs / library_rate if library_rate else None)
+            ceiling = gbs / library_rate if library_rate else (gbs / copy_gbs if copy_gbs else None)
         rows.append(
             Row(work.name, name, measured, status, ratio, gflops, gbs, share, ceiling, label)
         )
@@ -540,9 +545,9 @@ def _fmt_share(value: float | None) -> str:
 
 
 def _ceiling_name(work: Workload) -> str:
-    if work.flops:
-        return f"% of {work.library}" if work.library else "% of ceiling"
-    return "% of copy BW" if work.bytes_moved else "% of ceiling"
+    if work.library:
+        return f"% of {work.library}"
+    return "% of copy BW" if work.bytes_moved and not work.flops else "% of ceiling"
 
 
 def _table(rows: list[Row], work: Workload) -> tuple[list[str], list[list[str]]]:
