@@ -13,15 +13,17 @@ not declare fails its own session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "shared" / "src"))  # read the catalog without installing prep
-from prep import catalog  # noqa: E402
+from prep import catalog, practice  # noqa: E402
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_external_run = True
@@ -86,19 +88,39 @@ def cuda_count(session: nox.Session) -> int:
     return int(counts[-1]) if counts and counts[-1].strip().isdigit() else 0
 
 
-def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], nproc: int) -> None:
+@contextlib.contextmanager
+def checked_sources(challenge: catalog.Challenge | None, rel: str) -> Iterator[list[str]]:
+    """src and tests for ruff and mypy. A candidate's edited starter is swapped for the pristine
+    one (in a temporary copy of src), so practising never turns lint or typecheck red."""
+    if challenge is None:
+        yield [f"{rel}/src", f"{rel}/tests"]
+        return
+    with practice.pristine_overlay(challenge) as overlay:
+        yield [str(overlay) if overlay is not None else f"{rel}/src", f"{rel}/tests"]
+
+
+def make_sessions(
+    name: str,
+    dist: str,
+    root: Path,
+    torchrun: tuple[str, ...],
+    nproc: int,
+    challenge: catalog.Challenge | None = None,
+) -> None:
     """Define lint-/typecheck-/test-(/torchrun-)(/gpu-)<name> for one package."""
     rel = str(root.relative_to(ROOT))
-    paths = [f"{rel}/src", f"{rel}/tests"]
     # The harness keeps torch optional; its own checks and tests exercise the torch paths.
-    extras = ("--extra", "torch") if name == "shared" else ()
+    extras = ("--all-extras",) if name == "shared" else ()
 
     @nox.session(name=f"lint-{name}", tags=["lint", name])
     def lint(session: nox.Session) -> None:
         """ruff check and format check (ruff alone is installed)."""
         sync_group(session, "lint")
-        session.run("ruff", "check", *paths)
-        session.run("ruff", "format", "--check", *paths)
+        # --config: the pristine copy of src lives outside the tree, where ruff finds no config.
+        config = ("--config", str(ROOT / "pyproject.toml"))
+        with checked_sources(challenge, rel) as checked:
+            session.run("ruff", "check", *config, *checked)
+            session.run("ruff", "format", "--check", *config, *checked)
 
     @nox.session(name=f"typecheck-{name}", tags=["typecheck", name])
     def typecheck(session: nox.Session) -> None:
@@ -107,7 +129,8 @@ def make_sessions(name: str, dist: str, root: Path, torchrun: tuple[str, ...], n
         deptry runs here, not in the lint session, because it maps imports to distributions
         through the installed package metadata, which only this session has."""
         sync(session, dist, *extras)
-        session.run("mypy", "--cache-dir", MYPY_CACHE, *paths)
+        with checked_sources(challenge, rel) as checked:
+            session.run("mypy", "--cache-dir", MYPY_CACHE, *checked)
         session.chdir(root)
         session.run("deptry", "src", "tests", *DEPTRY_ARGS)
 
@@ -168,6 +191,7 @@ for challenge in catalog.challenges(ROOT):
         challenge.root,
         challenge.torchrun,
         challenge.nproc,
+        challenge,
     )
 
 

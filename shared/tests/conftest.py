@@ -91,6 +91,29 @@ def double(x: int, *, times: int = 2) -> int:
     return x + x
 """
 
+README = """# Demo
+
+## Problem
+Double a number, then count.
+
+## Tasks
+1. **`double(x, times=2)`**: multiply.
+2. **`Counter.bump(by=1)`**: add and return.
+
+## Hints
+1. Use `*`:
+
+   ```python
+   return x * times
+   ```
+2. `self.value += by`, then return it.
+
+## Interview follow-ups
+- **Why an int?** Exact arithmetic.
+- **What about `float`?** Rounding: `0.1 * 3 != 0.3`.
+- **Thread safety?** `bump` is a read-modify-write: take a lock.
+"""
+
 PYPROJECT = """
 [project]
 name = "challenge-99-demo"
@@ -114,6 +137,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     src.mkdir(parents=True)
     (tmp_path / "shared").mkdir()
     (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (root / "README.md").write_text(README)
     (src / "__init__.py").write_text("")
     (src / "solution.py").write_text(SOLUTION)
     (src / "baseline.py").write_text(SOLUTION)
@@ -123,6 +147,10 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.syspath_prepend(str(root / "src"))
     monkeypatch.setenv("PYTHONPATH", str(root / "src"))
     monkeypatch.setenv("PREP_ROOT", str(tmp_path))
+    # The progress log of these runs goes to the temporary folder, never the user's own.
+    monkeypatch.setenv("PREP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CI", raising=False)  # strict starter checks are tested explicitly
+    monkeypatch.delenv("PREP_STRICT_STARTER", raising=False)
     yield root
     for name in [m for m in sys.modules if m.startswith("challenge_99_demo")]:
         del sys.modules[name]

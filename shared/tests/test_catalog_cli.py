@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from prep import catalog, cli
+from prep import catalog, cli, progress, readme
 
 
 def test_every_challenge_in_the_repo_has_metadata_and_a_readme() -> None:
@@ -43,7 +42,7 @@ def test_challenge_readme_has_the_fixed_sections_in_order(challenge: catalog.Cha
     missing = [s for s, p in zip(README_SECTIONS, positions, strict=True) if p < 0]
     assert not missing, f"{challenge.readme} lacks {missing}"
     assert positions == sorted(positions), f"{challenge.readme}: sections out of order"
-    assert len(cli.hints(text)) >= 2, "the Hints section needs a numbered list of 2+ hints"
+    assert len(readme.hints(text)) >= 2, "the Hints section needs a numbered list of 2+ hints"
 
 
 def test_get_accepts_several_spellings(demo: Path) -> None:
@@ -57,20 +56,17 @@ def test_get_accepts_several_spellings(demo: Path) -> None:
 
 
 def test_hints_are_parsed_in_order() -> None:
-    readme = (
-        "# T\n## Hints\n1. First\n   continued.\n2. Second.\n3. Third.\n## Next\n1. not a hint\n"
-    )
-    assert cli.hints(readme) == ["First continued.", "Second.", "Third."]
+    text = "# T\n## Hints\n1. First\n   continued.\n2. Second.\n3. Third.\n## Next\n1. not a hint\n"
+    assert cli.hints(text) == ["First\ncontinued.", "Second.", "Third."]
     assert cli.hints("# no hints here") == []
 
 
 def test_prep_test_records_the_starter_score_that_list_shows(
     demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (demo / "README.md").write_text("# Demo\n## Hints\n1. Multiply.\n2. Really.\n")
     assert cli.main(["test", "99", "--", "-q", "-p", "no:cacheprovider"]) == 1
-    record = json.loads((catalog.repo_root() / ".prep" / "results" / "99-starter.json").read_text())
-    assert (record["passed"], record["failed"], record["total"]) == (1, 3, 4)
+    [attempt] = progress.ProgressLog().attempts()
+    assert (attempt.passed, attempt.failed, attempt.impl, attempt.full) == (1, 3, "starter", True)
     assert cli.main(["list"]) == 0
     assert cli.main(["hint", "99", "2"]) == 0
     out = capsys.readouterr().out
