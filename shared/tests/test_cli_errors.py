@@ -186,3 +186,23 @@ def test_list_survives_a_missing_starter(
     monkeypatch.setattr(cli, "console", Console(width=200))  # the table's cells unwrapped
     assert cli.main(["list"]) == 0
     assert "starter.py missing" in capsys.readouterr().out
+
+
+def test_ask_without_challenge_08_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = cli.importlib.import_module
+
+    def without_08(name: str, package: str | None = None) -> object:
+        if name.startswith("challenge_08_rag"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real(name, package)
+
+    monkeypatch.setattr(cli.importlib, "import_module", without_08)
+    assert cli.main(["ask", "how", "do", "I", "fold", "batchnorm?"]) == 2
+    assert "prep ask needs challenge 08 installed" in one_error_line(capsys.readouterr().out)
+
+
+def test_ask_with_a_blank_question_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["ask", " "]) == 2
+    assert "ask needs a question" in one_error_line(capsys.readouterr().out)

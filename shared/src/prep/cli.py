@@ -11,6 +11,7 @@ uv run prep reset 12 [--undo]    restore the pristine starter (yours is kept)
 uv run prep progress [--plot F]  your record: best scores, attempts, time spent
 uv run prep mock [12] [--minutes 45] [--design]   a timed mock interview
 uv run prep doctor               what this machine can run
+uv run prep ask "QUESTION"       answers from the PyTorch and project docs, with citations
 uv run prep verify 12            starter contract + known-wrong versions rejected
 uv run prep pristine 12 [--record]   (contributors) the starter's recorded hash
 """
@@ -410,6 +411,23 @@ def cmd_mock(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer a question from PyTorch's docstrings and this project's docs (challenge 08)."""
+    question = " ".join(args.question).strip()
+    if not question:
+        raise CommandError('ask needs a question, e.g. uv run prep ask "how do I fold batchnorm?"')
+    try:
+        ask = importlib.import_module("challenge_08_rag.ask")
+    except ImportError as exc:
+        raise CommandError(
+            f"prep ask needs challenge 08 installed ({exc}): run it from the clone with `uv run`"
+        ) from None
+    with console.status("retrieving (the first run embeds the corpus: minutes on a CPU)"):
+        answer = ask.ask(question, k=args.k, impl=args.impl)
+    print(answer.render())
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from prep import doctor
 
@@ -505,6 +523,14 @@ def parser() -> argparse.ArgumentParser:
         "--markdown", action="store_true", help="the README's table, from the catalog"
     )
     command("next", "what to work on next", cmd_next, None)
+    asking = command(
+        "ask", "ask the docs (PyTorch's and this project's), with citations", cmd_ask, None
+    )
+    asking.add_argument("question", nargs="+", help="your question, in words")
+    asking.add_argument("-k", type=positive_int, default=5, help="passages to cite (default 5)")
+    asking.add_argument(
+        "--impl", default="solution", type=implementation, help="whose retrieval (default solution)"
+    )
     command("show", "print a challenge's README", cmd_show)
     test = command("test", "run a challenge's tests (default: your starter)", cmd_test)
     test.add_argument(

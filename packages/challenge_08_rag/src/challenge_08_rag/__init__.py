@@ -1,0 +1,1 @@
+"""Challenge 08: retrieval-augmented generation over PyTorch's own documentation."""
