@@ -70,7 +70,11 @@ def test_forward_and_memory(impl: ModuleType) -> None:
         want = functional.linear(x, q.unpack_weight(), layer.bias)
         y, y_float = q(x), layer(x)
     assert y.shape == (3, 5, 32)
-    assert_close(y, want, rtol=1e-5, atol=1e-5, task=6, what="INT4 forward vs its own weight")
+    # A fused INT4 kernel (tinygemm) computes in bfloat16: 8 significant bits of x and y.
+    scale = float(want.abs().max())
+    assert_close(
+        y, want, rtol=2e-2, atol=1e-2 * scale, task=6, what="INT4 forward vs its own weight"
+    )
     # 4 bits per weight + one float32 scale and one int8 zero point per 128 weights
     assert q.bits_per_param() == pytest.approx(4 + (32 + 8) / 128)
     assert q.nbytes() == 32 * 128 + 32 * 2 * 4 + 32 * 2 + 32 * 4
@@ -105,4 +109,49 @@ def test_int4_on_cuda(impl: ModuleType) -> None:
     with torch.no_grad():
         want = q(x)
         got = q.cuda()(x.cuda()).cpu()
-    assert_close(got, want, rtol=1e-4, atol=1e-4, task=6, what="INT4 forward on CUDA vs CPU")
+    # both may run tinygemm in bfloat16 (different kernels, different summation order)
+    scale = float(want.abs().max())
+    assert_close(
+        got, want, rtol=2e-2, atol=1e-2 * scale, task=6, what="INT4 forward on CUDA vs CPU"
+    )
+
+
+INT4_KERNELS = {"aten::_weight_int4pack_mm_for_cpu", "aten::_weight_int4pack_mm"}
+
+
+@pytest.mark.parametrize(
+    ("in_features", "group_size"), [(256, 32), (384, 128), (512, 256), (1024, 64)]
+)
+def test_forward_matches_the_dequantized_weight(
+    impl: ModuleType, in_features: int, group_size: int
+) -> None:
+    """Every shape the fused kernel takes: the codes, scales and zero points must be laid out
+    for it exactly (a swapped nibble or a zero point used as an offset is far off)."""
+    torch.manual_seed(in_features)
+    layer = nn.Linear(in_features, 48)
+    q = impl.quantize_int4_weight_only(layer, group_size=group_size)
+    x = torch.randn(5, in_features) * 2 + 1
+    with torch.no_grad():
+        want = functional.linear(x, q.unpack_weight(), layer.bias)
+        y = q(x)
+    scale = float(want.abs().max())  # bfloat16 inside the kernel: 8 significant bits
+    assert_close(y, want, rtol=2e-2, atol=1e-2 * scale, task=6,
+                 what=f"INT4 forward, in {in_features}, group {group_size}")  # fmt: skip
+
+
+def test_a_fused_int4_kernel_runs(impl: ModuleType) -> None:
+    """Weight-only INT4 pays only with a kernel that reads the packed codes (tinygemm):
+    unpacking to a float weight first reads and writes 8x the bytes it saves."""
+    if impl.__name__.endswith(".baseline"):
+        pytest.skip("the baseline unpacks by design (the slow reference): see solution.py")
+    torch.manual_seed(3)
+    q = impl.quantize_int4_weight_only(nn.Linear(256, 64), group_size=128)
+    x = torch.randn(1, 256)
+    q(x)  # the first call may re-lay out the weight
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        q(x)
+    ran = {event.name for event in prof.events()}
+    assert ran & INT4_KERNELS, (
+        f"no INT4 kernel ran (ops: {sorted(n for n in ran if '::' in n)[:12]}); use "
+        f"torch.ops.aten._weight_int4pack_mm_for_cpu on CPU (task 6)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -129,3 +130,56 @@ def test_rejects_bad_input(impl: ModuleType, kind: str) -> None:
 def test_percentile_rejects_bad_p(impl: ModuleType, p: float) -> None:
     with pytest.raises(ValueError, match="p"):
         impl.PercentileObserver(p)
+
+
+def _skewed(seed: int) -> torch.Tensor:
+    """One-sided, heavy-tailed data (like post-GELU activations): most mass near 0, a long
+    positive tail, a little negative."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(30000, generator=g).pow(2) * 1.5 - 0.2
+
+
+def _brute_force_mse(data: torch.Tensor, bits: int, symmetric: bool, grid: int) -> float:
+    """The least MSE over task 3's candidates, each evaluated exactly on every value."""
+    lo, hi = min(float(data.min()), 0.0), max(float(data.max()), 0.0)
+    best = float("inf")
+    for k in range(1, grid + 1):
+        a, b = torch.tensor(lo * k / grid), torch.tensor(hi * k / grid)
+        scale, zero = torch_qparams(a, b, bits=bits, symmetric=symmetric)
+        error = float((torch_fake_quantize(data, scale, zero, bits=bits) - data).pow(2).mean())
+        best = min(best, error)
+    return best
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("bits", [8, 4])
+def test_mse_observer_matches_a_brute_force_search(
+    impl: ModuleType, symmetric: bool, bits: int
+) -> None:
+    data = _skewed(seed=3)
+    observer = impl.MSEObserver(bits=bits, symmetric=symmetric, grid=50)
+    scale, zero = _observed(observer, [data[:15000], data[15000:]])
+    chosen = float((torch_fake_quantize(data, scale, zero, bits=bits) - data).pow(2).mean())
+    best = _brute_force_mse(data, bits, symmetric, grid=50)
+    # A histogram of the data may pick a neighbouring candidate: allow 3% over the optimum.
+    assert chosen <= 1.03 * best, (
+        f"MSE of the chosen range {chosen:.4g} vs {best:.4g} for the best of the 50 candidate "
+        f"ranges ({'symmetric' if symmetric else 'asymmetric'}, {bits} bits) (task 3)"
+    )
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("kind", ["minmax", "percentile", "mse"])
+def test_observers_take_cuda_batches(impl: ModuleType, kind: str) -> None:
+    """Calibration data often lives on the GPU: the same batches there give the same qparams."""
+    makers: dict[str, Callable[[], Any]] = {
+        "minmax": lambda: impl.MinMaxObserver(symmetric=False),
+        "percentile": lambda: impl.PercentileObserver(99.9, symmetric=False),
+        "mse": lambda: impl.MSEObserver(symmetric=False),
+    }
+    make = makers[kind]
+    batches = _batches(4)
+    scale_cpu, zero_cpu = _observed(make(), batches)
+    scale_gpu, zero_gpu = _observed(make(), [b.cuda() for b in batches])
+    assert_close(scale_gpu.cpu(), scale_cpu, rtol=1e-5, task=3, what=f"{kind} scale, CUDA batches")
+    assert_close(zero_gpu.cpu(), zero_cpu, atol=1, task=3, what=f"{kind} zero point, CUDA batches")

@@ -3,6 +3,7 @@ skips, the sensitivity analysis and the report."""
 
 from __future__ import annotations
 
+import copy
 from types import ModuleType
 from typing import Any
 
@@ -11,6 +12,8 @@ import torch
 from challenge_01_quantization.config import ActivationMode, ObserverKind, QuantConfig
 from challenge_01_quantization.tracing import relative_error
 from torch import Tensor, nn
+
+from prep.testing import assert_close
 
 pytestmark = pytest.mark.task(5)
 
@@ -187,3 +190,69 @@ def test_rejects_bad_input(
 ) -> None:
     with pytest.raises(error, match=match):
         impl.quantize_model(*args)
+
+
+def _input_absmax(model: nn.Module, layer: str, batches: list[Tensor]) -> Tensor:
+    """Per-input-channel max |x| of ``layer``'s input over the batches, by a forward hook."""
+    seen: list[Tensor] = []
+    module = model.get_submodule(layer)
+    handle = module.register_forward_pre_hook(
+        lambda _m, args: seen.append(args[0].detach().reshape(-1, args[0].shape[-1]).abs().amax(0))
+    )
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                model(batch)
+    finally:
+        handle.remove()
+    return torch.stack(seen).amax(0)
+
+
+def _smoothquant_s(act_absmax: Tensor, weight: Tensor, alpha: float) -> Tensor:
+    """s_j = max|X_j|^alpha / max|W_:,j|^(1 - alpha) (a channel that never fires keeps s = 1)."""
+    s = act_absmax.pow(alpha) / weight.detach().abs().amax(0).pow(1 - alpha)
+    return torch.where(act_absmax > 0, s, torch.ones_like(s))
+
+
+@pytest.mark.parametrize("alpha", [0.25, 0.75])
+def test_smoothquant_scales_follow_alpha(impl: ModuleType, alpha: float) -> None:
+    """The folded 1/s (in the LayerNorm) and the run-time one (input_scale) are exactly
+    SmoothQuant's, for an alpha other than 0.5 (where swapped exponents give the same s)."""
+    model = PreNormMLP().eval()
+    batches = _batches()
+    quantized, _ = impl.quantize_model(model, batches, QuantConfig(smooth_alpha=alpha))
+    s_up = _smoothquant_s(_input_absmax(model, "up", batches), model.up.weight, alpha)
+    folded = quantized.get_submodule("norm")
+    assert_close(folded.weight, model.norm.weight.detach() / s_up, rtol=1e-4, atol=1e-6, task=5,
+                 what=f"LayerNorm gamma after folding 1/s (alpha {alpha})")  # fmt: skip
+    assert_close(folded.bias, model.norm.bias.detach() / s_up, rtol=1e-4, atol=1e-6, task=5,
+                 what=f"LayerNorm beta after folding 1/s (alpha {alpha})")  # fmt: skip
+    s_down = _smoothquant_s(_input_absmax(model, "down", batches), model.down.weight, alpha)
+    assert_close(quantized.get_submodule("down").input_scale, 1.0 / s_down, rtol=1e-4, task=5,
+                 what=f"run-time input_scale 1/s of 'down' (alpha {alpha})")  # fmt: skip
+
+
+def test_sensitivity_matches_swapping_one_layer_at_a_time(
+    impl: ModuleType, digits_model: nn.Module, digits_split: Any
+) -> None:
+    """An independent oracle: swap each Linear alone for its QuantizedLinear (task 4) and
+    measure the model output's relative error, averaged over the calibration batches."""
+    calib = [digits_split.x_train[:256], digits_split.x_train[256:512]]
+    config = QuantConfig(smooth_alpha=None, keep_float=1)
+    _, report = impl.quantize_model(digits_model, calib, config)
+    model = copy.deepcopy(digits_model).eval()
+    want = {}
+    with torch.no_grad():
+        reference = [model(x) for x in calib]
+        for name in ("layers.0", "layers.3", "layers.5"):
+            layer = model.get_submodule(name)
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent), child, impl.QuantizedLinear.from_float(layer))
+            errors = [relative_error(model(x), r) for x, r in zip(calib, reference, strict=True)]
+            setattr(model.get_submodule(parent), child, layer)
+            want[name] = sum(errors) / len(errors)
+    got = {layer.name: layer.sensitivity for layer in report.layers}
+    assert got.keys() == want.keys()
+    assert_close(torch.tensor([got[n] for n in want]), torch.tensor(list(want.values())),
+                 rtol=1e-3, atol=1e-7, task=5,
+                 what="sensitivity per layer (model-output error, one layer in INT8)")  # fmt: skip

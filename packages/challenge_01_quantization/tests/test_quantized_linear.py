@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 import pytest
 import torch
+from challenge_01_quantization import kernel_support
 from challenge_01_quantization.oracles import (
     MinMaxOracleObserver,
+    activation_step_bound,
+    fake_quant_linear,
+    int_range,
     linear_error_bound,
     torch_fake_quantize,
     torch_qparams,
@@ -167,3 +172,194 @@ def test_cuda_int8_gemm(impl: ModuleType, rows: int, static: bool) -> None:
     _assert_within_bound(
         y, x, layer, step, f"CUDA INT8 forward ({'static' if static else 'dynamic'})"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Against a fake-quant oracle: the same codes in float64, so the only allowed difference is a tie
+# rounded the other way (one activation step times the row's largest weight). Inputs are shifted
+# (x ~ 3 + 2 N(0, 1)), so activation zero points sit far from 0.
+
+INT8_KERNELS = {  # the integer GEMMs a QuantizedLinear may run
+    "quantized::linear_dynamic",
+    "quantized::linear_with_input_q_dq_qweight_dq_output_fp32",
+    "quantized::linear",
+    "aten::_int_mm",
+}
+
+
+def _activation_bits(device: torch.device) -> tuple[int, ...]:
+    """8-bit activations, or 7 where fbgemm's kernels sum u8 x s8 pairs in int16 (x86 without
+    AVX-512 VNNI or AMX): there full 8-bit codes can saturate, so 7 is the right call."""
+    if device.type == "cpu" and kernel_support.fbgemm_reduce_range():
+        return (8, 7)
+    return (8,)
+
+
+def _requantized(
+    scale: torch.Tensor, zero: torch.Tensor, bits: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``bits``-bit qparams of the range that 8-bit (scale, zero) covers."""
+    qmin, qmax = int_range(8)
+    lo, hi = (qmin - zero.float()) * scale, (qmax - zero.float()) * scale
+    return torch_qparams(lo, hi, bits=bits, symmetric=False)
+
+
+def _oracle_qparams(
+    rows: torch.Tensor, bits: int, static: tuple[torch.Tensor, torch.Tensor] | None, per_row: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    if static is not None:
+        return static if bits == 8 else _requantized(*static, bits)
+    if per_row:  # per-token symmetric (the CUDA path)
+        amax = rows.abs().amax(1, keepdim=True)  # (M, 1)
+        return torch_qparams(-amax.squeeze(1), amax.squeeze(1), bits=bits, symmetric=True)[0][
+            :, None
+        ], torch.zeros(rows.shape[0], 1, dtype=torch.int32)
+    return torch_qparams(rows.min(), rows.max(), bits=bits, symmetric=False)
+
+
+def _assert_matches_oracle(
+    y: torch.Tensor,
+    x_eff: torch.Tensor,
+    q: Any,
+    bias: torch.Tensor | None,
+    *,
+    static: tuple[torch.Tensor, torch.Tensor] | None = None,
+    what: str,
+) -> None:
+    """y must equal the fake-quant oracle on x_eff (the input the INT8 GEMM quantizes) for one
+    of the activation widths the device allows, within one activation step per output."""
+    device = x_eff.device
+    rows = x_eff.reshape(-1, x_eff.shape[-1]).detach().cpu().float()  # (M, K)
+    got = y.reshape(rows.shape[0], -1).detach().cpu().double()  # (M, N)
+    weight_q, weight_scale = q.weight_q.cpu(), q.weight_scale.cpu()
+    per_row = device.type == "cuda"
+    report = []
+    for bits in _activation_bits(device):
+        scale, zero = _oracle_qparams(rows, bits, static, per_row)
+        want = fake_quant_linear(rows, weight_q, weight_scale, bias, scale, zero, bits=bits)
+        # one tie flipped per output, plus float32 rounding of the rescale and the bias
+        tol = activation_step_bound(scale, weight_q, weight_scale) + 1e-5 * want.abs() + 1e-5
+        excess = float(((got - want).abs() - tol).max())
+        if excess <= 0:
+            return
+        worst = float((got - want).abs().max())
+        report.append(f"{bits}-bit oracle: max |y - oracle| {worst:.4g}, {excess:.4g} past a step")
+    raise AssertionError(
+        f"{what}: the output is not the fake-quantized computation on the same codes "
+        f"(activation rounding, zero point or width wrong?) - {'; '.join(report)} (task 4)"
+    )
+
+
+def _shifted(*shape: int, seed: int, device: str = "cpu") -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(*shape, generator=g) * 2 + 3).to(device)
+
+
+def _oracle_layer(seed: int = 0) -> nn.Linear:
+    return _layer(in_features=256, out_features=64, seed=seed)
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(9, 256), (2, 7, 256), (1, 256)])
+def test_dynamic_forward_matches_fake_quant_oracle(
+    impl: ModuleType, device: str, shape: tuple[int, ...]
+) -> None:
+    """Dynamic activations: per tensor, asymmetric, from the batch's own [min, max] on CPU;
+    per token (row), symmetric on CUDA."""
+    layer = _oracle_layer()
+    q = impl.QuantizedLinear.from_float(layer).to(device)
+    x = _shifted(*shape, seed=5, device=device)
+    y = q(x)
+    assert y.shape == (*shape[:-1], 64)
+    _assert_matches_oracle(y, x, q, layer.bias.detach(), what=f"dynamic forward on {device}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_static_forward_matches_fake_quant_oracle(impl: ModuleType, device: str) -> None:
+    layer = _oracle_layer(seed=1)
+    observer = MinMaxOracleObserver()
+    for seed in range(3):
+        observer.update(_shifted(32, 256, seed=10 + seed))
+    q = impl.QuantizedLinear.from_float(layer, act_observer=observer).to(device)
+    x = _shifted(16, 256, seed=20).clamp(float(observer.lo), float(observer.hi)).to(device)
+    _assert_matches_oracle(
+        q(x), x, q, layer.bias.detach(), static=observer.qparams(), what=f"static on {device}"
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_smoothed_forward_matches_fake_quant_oracle(impl: ModuleType, device: str) -> None:
+    layer = _oracle_layer(seed=2)
+    s = torch.linspace(0.25, 4.0, 256)
+    q = impl.QuantizedLinear.from_float(layer, input_scale=1.0 / s).to(device)
+    x = _shifted(12, 256, seed=6, device=device)
+    _assert_matches_oracle(
+        q(x), x / s.to(device), q, layer.bias.detach(), what="forward with input_scale"
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_tensor_changed_in_place_is_quantized_again(impl: ModuleType, device: str) -> None:
+    """Nothing may be cached by tensor identity: the same tensor, changed in place, is a new
+    input (a cache keyed on the object returns the old codes and keeps every input alive)."""
+    layer = _oracle_layer(seed=3)
+    q = impl.QuantizedLinear.from_float(layer).to(device)
+    x = _shifted(24, 256, seed=7, device=device)
+    q(x)
+    with torch.no_grad():
+        x.mul_(-1.5).add_(2.0)
+    _assert_matches_oracle(q(x), x, q, layer.bias.detach(), what="second call, same tensor")
+
+
+def test_the_cpu_flags_are_read_once(impl: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading /proc/cpuinfo costs more than a small layer's GEMM: never once per forward."""
+    import pathlib
+
+    reads: list[str] = []
+    read_text = pathlib.Path.read_text
+
+    def counting(self: pathlib.Path, *args: object, **kwargs: object) -> str:
+        if str(self) == "/proc/cpuinfo":
+            reads.append(str(self))
+        return read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pathlib.Path, "read_text", counting)
+    q = impl.QuantizedLinear.from_float(_layer())
+    for _ in range(4):
+        q(torch.randn(3, 64))
+    assert len(reads) <= 1, f"/proc/cpuinfo read {len(reads)} times in 4 forwards"
+
+
+def test_an_integer_gemm_runs(impl: ModuleType) -> None:
+    """The point of the layer: a real INT8 kernel, not dequantize + float matmul."""
+    if impl.__name__.endswith(".baseline"):
+        pytest.skip("the baseline dequantizes by design (the slow reference): see solution.py")
+    q = impl.QuantizedLinear.from_float(_oracle_layer())
+    x = _shifted(16, 256, seed=8)
+    q(x)  # first call: prepacking is not the forward
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        q(x)
+    ran = {event.name for event in prof.events()}
+    assert ran & INT8_KERNELS, (
+        f"no integer GEMM ran (ops: {sorted(n for n in ran if '::' in n)[:12]}); use fbgemm's "
+        f"quantized::linear_dynamic / linear_with_input_q_dq_qweight_dq_output_fp32 (task 4)"
+    )
+
+
+@pytest.mark.gpu
+def test_cuda_memory_does_not_grow_with_calls(impl: ModuleType) -> None:
+    """Every input must be freed after its call (a cache keyed on tensors keeps them all)."""
+    import gc
+
+    q = impl.QuantizedLinear.from_float(_oracle_layer()).cuda()
+    q(torch.randn(64, 256, device="cuda"))
+    gc.collect()
+    before = torch.cuda.memory_allocated()
+    for _ in range(20):
+        q(torch.randn(64, 256, device="cuda"))
+    gc.collect()
+    grown = torch.cuda.memory_allocated() - before
+    assert grown < 4 * 64 * 256 * 4, f"{grown} bytes still held after 20 calls"

@@ -33,6 +33,7 @@ from challenge_01_quantization.tracing import (
 )
 
 __all__ = [
+    "Float8Linear",
     "Int4WeightOnlyLinear",
     "MSEObserver",
     "MinMaxObserver",
@@ -158,7 +159,7 @@ class _StoringObserver:
             raise ValueError("calibration data contains NaN")
         if torch.isinf(x).any():
             raise ValueError("calibration data contains inf")
-        self.values.append(x.detach().reshape(-1).float().clone())
+        self.values.append(x.detach().reshape(-1).float().cpu().clone())  # any device in
 
     def _all(self) -> Tensor:
         if not self.values:
@@ -330,7 +331,8 @@ class QuantizedLinear(nn.Module):
         return total
 
     def forward(self, x: Tensor) -> Tensor:
-        """Fake-quantize x (per tensor), then x_hat @ W_hat^T + b."""
+        """Fake-quantize x (static or CPU dynamic: per tensor; CUDA dynamic: per row), then
+        x_hat @ W_hat^T + b."""
         _need_float("x", x)
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x has {x.shape[-1]} features, expected {self.in_features}")
@@ -339,9 +341,16 @@ class QuantizedLinear(nn.Module):
             x = x * self.input_scale
         if self.act_scale is not None and self.act_zero_point is not None:
             scale, zero = self.act_scale, self.act_zero_point
-        else:
+            x_hat = dequantize(quantize(x, scale, zero, bits=8), scale, zero)
+        elif x.is_cuda:  # dynamic on CUDA: per token (row), symmetric
+            rows = x.reshape(-1, self.in_features)  # (M, in)
+            amax = rows.abs().amax(1)  # (M,)
+            scale, zero = compute_qparams(-amax, amax, bits=8, symmetric=True)
+            codes = quantize(rows, scale, zero, bits=8, axis=0)
+            x_hat = dequantize(codes, scale, zero, axis=0).reshape(x.shape)
+        else:  # dynamic on CPU: per tensor, asymmetric
             scale, zero = compute_qparams(x.min(), x.max(), bits=8, symmetric=False)
-        x_hat = dequantize(quantize(x, scale, zero, bits=8), scale, zero)
+            x_hat = dequantize(quantize(x, scale, zero, bits=8), scale, zero)
         return functional.linear(x_hat, self.dequantized_weight(), self.bias)
 
 
@@ -622,3 +631,62 @@ def quantize_int4_weight_only(linear: nn.Linear, group_size: int = 128) -> Int4W
         bias,
         group_size=group_size,
     )
+
+
+# --- FP8: cast, then a float matmul -----------------------------------------------------------
+
+
+class Float8Linear(nn.Module):
+    """E4M3 weights (per output channel) and per-row E4M3 inputs, computed here as float math
+    on the values the FP8 codes stand for (no FP8 GEMM)."""
+
+    weight_fp8: Tensor
+    weight_scale: Tensor
+    bias: Tensor | None
+
+    def __init__(
+        self, weight_fp8: Tensor, weight_scale: Tensor, bias: Tensor | None = None
+    ) -> None:
+        super().__init__()
+        if weight_fp8.dtype != torch.float8_e4m3fn or weight_fp8.dim() != 2:
+            raise TypeError("weight_fp8 must be a 2-d float8_e4m3fn tensor")
+        _need_float("weight_scale", weight_scale)
+        if weight_scale.shape != (weight_fp8.shape[0],):
+            raise ValueError("weight_scale must have one entry per output channel")
+        if bias is not None and bias.shape != (weight_fp8.shape[0],):
+            raise ValueError("bias must have one entry per output channel")
+        self.out_features, self.in_features = weight_fp8.shape
+        self.register_buffer("weight_fp8", weight_fp8.clone())
+        self.register_buffer("weight_scale", weight_scale.float().clone())
+        self.register_buffer("bias", None if bias is None else bias.float().clone())
+
+    @classmethod
+    def from_float(cls, linear: nn.Linear) -> Float8Linear:
+        """Per-output-channel E4M3 weights: scale = max|W_n| / 448."""
+        if not isinstance(linear, nn.Linear):
+            raise TypeError("linear must be an nn.Linear")
+        w = linear.weight.detach().float()
+        scale = w.abs().amax(1).clamp_min(torch.finfo(torch.float32).eps) / 448.0
+        codes = (w / scale[:, None]).clamp(-448.0, 448.0).to(torch.float8_e4m3fn)
+        bias = None if linear.bias is None else linear.bias.detach()
+        return cls(codes, scale, bias)
+
+    def dequantized_weight(self) -> Tensor:
+        """(out, in) float32."""
+        return self.weight_fp8.float() * self.weight_scale[:, None]
+
+    def nbytes(self) -> int:
+        """FP8 weight + float32 scales and bias."""
+        total = self.weight_fp8.numel() + 4 * self.out_features
+        return total + (0 if self.bias is None else 4 * self.out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Cast each row of x to E4M3 (scale max|row| / 448) and back, then a float matmul."""
+        _need_float("x", x)
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"x has {x.shape[-1]} features, expected {self.in_features}")
+        rows = x.reshape(-1, self.in_features).float()
+        scale = rows.abs().amax(1, keepdim=True).clamp_min(torch.finfo(torch.float32).eps) / 448.0
+        x_hat = (rows / scale).clamp(-448.0, 448.0).to(torch.float8_e4m3fn).float() * scale
+        y = functional.linear(x_hat, self.dequantized_weight(), self.bias)
+        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)

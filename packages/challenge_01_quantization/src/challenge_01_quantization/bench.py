@@ -29,16 +29,32 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
-from challenge_01_quantization import digits, minilm
+from challenge_01_quantization import digits, kernel_support, minilm
 from challenge_01_quantization import solution as reference_impl
 from challenge_01_quantization.config import ActivationMode, ObserverKind, QuantConfig
-from prep.bench import Row, Workload, implementations
+from prep.bench import Precision, Row, Workload, implementations
 
 PACKAGE = "challenge_01_quantization"
 FP32 = "fp32 (torch)"
 ALPHAS = (0.5, 0.75, 0.9)  # SmoothQuant strengths tried on the calibration sentences
 MINILM_BATCH = 32
 GEMM_ONLY = "INT8 GEMM only (torch._int_mm)"
+FP8_GEMM_ONLY = "FP8 GEMM only (torch._scaled_mm)"
+BF16_CPU = "bf16 (torch)"
+UNSMOOTHED = "solution, no smoothing"
+TINYGEMM = "torch tinygemm INT4 (bf16)"
+
+
+def _cpu_has_bf16() -> bool:
+    """AVX512-BF16 or AMX-BF16: where a bf16 matmul is a fair float row beside INT8."""
+    flags = kernel_support.cpu_flags() or frozenset()
+    return bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def _bf16_note() -> str:
+    if _cpu_has_bf16():
+        return "bf16 row: AVX512-BF16/AMX on this CPU"
+    return "no bf16 row: this CPU lacks AVX512-BF16 (bf16 would be emulated, slower than fp32)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,6 +125,8 @@ def _quantized_minilm(impl_name: str) -> tuple[nn.Module, Any]:
         return _torch_dynamic(model, per_channel=False), None
     if impl_name == "torch.ao dynamic per-channel":
         return _torch_dynamic(model, per_channel=True), None
+    if impl_name == UNSMOOTHED:
+        return reference_impl.quantize_model(model, _calibration(), QuantConfig(smooth_alpha=None))
     module = implementations(PACKAGE)[impl_name]
     return module.quantize_model(model, _calibration(), _config())  # type: ignore[no-any-return]
 
@@ -160,6 +178,9 @@ def _linear_workload(impls: dict[str, ModuleType]) -> Workload:
         expected = layer(x)
     candidates: dict[str, Callable[[], Any]] = {}
     candidates[FP32] = lambda: functional.linear(x, layer.weight, layer.bias)
+    if _cpu_has_bf16():
+        w16, b16, x16 = layer.weight.bfloat16(), layer.bias.bfloat16(), x.bfloat16()
+        candidates[BF16_CPU] = lambda: functional.linear(x16, w16, b16)
     ao = _torch_dynamic(nn.Sequential(layer), per_channel=True)
     candidates["torch.ao dynamic per-channel"] = lambda: ao(x)
     for name, module in impls.items():
@@ -170,7 +191,10 @@ def _linear_workload(impls: dict[str, ModuleType]) -> Workload:
         check=_relative_error_check(expected, 0.03),  # INT8 rounding: ~1% here (torch.ao: 2%)
         flops=2.0 * 512 * 384 * 1536,
         reference=FP32,
-        notes="INT8 dynamic (per-tensor activations, per-channel weights); fbgemm on CPU",
+        library="torch.ao dynamic per-channel",
+        notes="INT8 dynamic (per-tensor activations, per-channel weights); fbgemm on CPU; "
+        + _bf16_note()
+        + "; weights (2.4 MB fp32, 0.6 MB INT8) stay in cache between calls",
     )
 
 
@@ -185,7 +209,10 @@ def _minilm_workload(impls: dict[str, ModuleType]) -> Workload:
         assert mean >= 0.9, f"embedding cosine to fp32: mean {mean:.3f}, min {low:.3f}"
 
     candidates: dict[str, Callable[[], Any]] = {FP32: lambda: minilm.embed(model, batch)}
-    names = ["torch.ao dynamic per-tensor", "torch.ao dynamic per-channel", *impls]
+    if _cpu_has_bf16():
+        model16 = copy.deepcopy(model).bfloat16()
+        candidates[BF16_CPU] = lambda: minilm.embed(model16, batch).float()
+    names = ["torch.ao dynamic per-tensor", "torch.ao dynamic per-channel", *impls, UNSMOOTHED]
     for name in names:
         candidates[name] = _lazy(functools.partial(_embedder, name, batch))
     tokens = int(batch["attention_mask"].sum())
@@ -196,7 +223,9 @@ def _minilm_workload(impls: dict[str, ModuleType]) -> Workload:
         check=check,
         flops=2.0 * tokens * linear_params,  # the Linear layers' share (attention excluded)
         reference=FP32,
-        notes=f"every Linear INT8; SmoothQuant alpha {_best_alpha()} (chosen on calibration data)",
+        library="torch.ao dynamic per-channel",
+        notes=f"every Linear INT8; SmoothQuant alpha {_best_alpha()} (chosen on calibration "
+        f"data); '{UNSMOOTHED}' times the cost of BERT's run-time 1/s multiply; " + _bf16_note(),
     )
 
 
@@ -217,15 +246,17 @@ def _int4_workload(impls: dict[str, ModuleType], out_features: int, in_features:
         )
     tinygemm = _tinygemm(layer, x)
     if tinygemm is not None:
-        candidates["torch tinygemm INT4 (bf16)"] = tinygemm
-    weight_bytes = out_features * in_features * (0.5 + 5 / 128)  # INT4 codes + scale and zero
+        candidates[TINYGEMM] = tinygemm
+    fp32_mb = out_features * in_features * 4 / 1e6
+    resident = "all formats stay in cache" if fp32_mb < 8 else "fp32 does not fit in L2/L3"
     return Workload(
         name=f"INT4 weight-only {in_features}->{out_features}, batch 1",
         candidates=candidates,
         check=_relative_error_check(expected, 0.15),
-        bytes_moved=weight_bytes,
         reference=FP32,
-        notes="group 128, asymmetric; GB/s counts the INT4 weight bytes",
+        library=TINYGEMM if tinygemm is not None else None,
+        notes=f"group 128, asymmetric; weights {fp32_mb:.1f} MB fp32, {fp32_mb / 4:.1f} MB INT8, "
+        f"{fp32_mb / 8 * 1.08:.2f} MB INT4: {resident}",
     )
 
 
@@ -254,8 +285,44 @@ def _tinygemm(layer: nn.Linear, x: Tensor) -> Callable[[], Tensor] | None:
     return call
 
 
+def _torchao_rows(layer: nn.Linear, cuda: torch.device) -> dict[str, nn.Module]:
+    """torchao 0.18's dynamic INT8 and FP8 (row-wise) layers, where torchao is installed."""
+    try:
+        from torchao.quantization import (  # type: ignore[import-not-found,unused-ignore]
+            Float8DynamicActivationFloat8WeightConfig,
+            Int8DynamicActivationInt8WeightConfig,
+            PerRow,
+            quantize_,
+        )
+    except ImportError:
+        return {}
+    out: dict[str, nn.Module] = {}
+    configs = {
+        TORCHAO_INT8: Int8DynamicActivationInt8WeightConfig(),
+        TORCHAO_FP8: Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()),
+    }
+    for name, config in configs.items():
+        model = nn.Sequential(copy.deepcopy(layer)).to(cuda, torch.bfloat16)
+        try:
+            quantize_(model, config)
+        except Exception as exc:  # a library row that cannot be built is reported, not fatal
+            warnings.warn(f"{name}: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+            continue
+        out[name] = model
+    return out
+
+
+TORCHAO_INT8 = "torchao int8_dynamic_activation_int8_weight"
+TORCHAO_FP8 = "torchao float8_dynamic_activation_float8_weight (per row)"
+FP16 = "fp16 (torch)"
+BF16 = "bf16 (torch)"
+INT8_SOLUTION = "solution INT8 (fused W8A8)"
+FP8_SOLUTION = "solution FP8 (Float8Linear)"
+
+
 def _cuda_linear_workload(impls: dict[str, ModuleType], tokens: int, size: int) -> Workload:
-    """A prefill-sized GEMM on the GPU: fp16/fp32 cuBLAS against INT8 ``torch._int_mm``."""
+    """A prefill-sized GEMM on the GPU: fp16/bf16 cuBLAS against the dynamic INT8 and FP8
+    layers (bf16 activations in and out), the bare INT8/FP8 GEMMs and torchao's layers."""
     cuda = torch.device("cuda")
     torch.manual_seed(2)
     layer = nn.Linear(size, size).eval().requires_grad_(False)
@@ -264,26 +331,39 @@ def _cuda_linear_workload(impls: dict[str, ModuleType], tokens: int, size: int) 
     with torch.no_grad():
         expected = gpu_layer(x)
     w16, b16, x16 = gpu_layer.weight.half(), gpu_layer.bias.half(), x.half()
+    wb, bb, xb = gpu_layer.weight.bfloat16(), gpu_layer.bias.bfloat16(), x.bfloat16()
     candidates: dict[str, Callable[[], Any]] = {
-        "fp16 (torch)": lambda: functional.linear(x16, w16, b16),
-        FP32: lambda: functional.linear(x, gpu_layer.weight, gpu_layer.bias),
+        FP16: lambda: functional.linear(x16, w16, b16),
+        BF16: lambda: functional.linear(xb, wb, bb),
     }
 
-    def on_gpu(module: ModuleType) -> Callable[[Tensor], Tensor]:
-        quantized: nn.Module = module.QuantizedLinear.from_float(layer)
-        return quantized.to(cuda)
+    def on_gpu(make: Callable[[nn.Linear], nn.Module]) -> Callable[[Tensor], Tensor]:
+        quantized: Callable[[Tensor], Tensor] = make(layer).to(cuda)
+        return quantized
 
     for name, module in impls.items():
-        candidates[name] = _applied(functools.partial(on_gpu, module), x)
-    # The INT8 GEMM alone, on codes quantized beforehand: the kernel's own speed, without the
-    # quantize / dequantize passes that an unfused dynamic scheme pays on every call.
+        label = INT8_SOLUTION if name == "solution" else f"{name} INT8"
+        candidates[label] = _applied(
+            functools.partial(on_gpu, module.QuantizedLinear.from_float), xb
+        )
+    fp8 = reference_impl.Float8Linear.from_float(layer).to(cuda)
+    candidates[FP8_SOLUTION] = lambda: fp8(xb)
+    for name, model in _torchao_rows(layer, cuda).items():
+        candidates[name] = functools.partial(model, xb)
+    # The GEMMs alone, on codes made beforehand: the kernels' own speed.
     codes_x = torch.randint(-127, 128, (tokens, size), dtype=torch.int8, device=cuda)
     codes_w = torch.randint(-127, 128, (size, size), dtype=torch.int8, device=cuda).t()
     candidates[GEMM_ONLY] = lambda: torch._int_mm(codes_x, codes_w)
-    accuracy = _relative_error_check(expected, 0.03)
+    fp8_x = torch.randn(tokens, size, device=cuda).to(torch.float8_e4m3fn)
+    fp8_w = torch.randn(size, size, device=cuda).to(torch.float8_e4m3fn).t()
+    one = torch.ones((), device=cuda)
+    candidates[FP8_GEMM_ONLY] = lambda: torch._scaled_mm(
+        fp8_x, fp8_w, scale_a=one, scale_b=one, out_dtype=torch.bfloat16, use_fast_accum=True
+    )
+    accuracy = _relative_error_check(expected, 0.06)  # FP8: 3 mantissa bits, ~4% here
 
     def check(name: str, value: object) -> None:
-        if name != GEMM_ONLY:  # random codes: only the kernel's time is meaningful
+        if name not in (GEMM_ONLY, FP8_GEMM_ONLY):  # random codes: only the time counts
             accuracy(name, value)
 
     return Workload(
@@ -291,11 +371,122 @@ def _cuda_linear_workload(impls: dict[str, ModuleType], tokens: int, size: int) 
         candidates=candidates,
         check=check,
         flops=2.0 * tokens * size * size,
-        reference="fp16 (torch)",
+        reference=FP16,
         device=cuda,
-        notes="INT8 dynamic per-token activations via torch._int_mm; % of peak is of the "
-        "dense bf16/fp16 tensor-core peak (INT8's is twice that)",
+        precision=Precision.FP16,
+        library=FP16,
+        notes="dynamic per-token activations; our rows and torchao's take and return bf16; "
+        "torchao runs eagerly (not compiled); % of peak is of the fp16 tensor-core peak "
+        "(INT8's and FP8's are twice that)",
     )
+
+
+def _cuda_int4_workload(impls: dict[str, ModuleType], size: int) -> Workload:
+    """A decode step (batch 1) on the GPU: bf16 cuBLAS GEMV against weight-only INT4."""
+    cuda = torch.device("cuda")
+    torch.manual_seed(3)
+    layer = nn.Linear(size, size).eval().requires_grad_(False)
+    x = torch.randn(1, size, device=cuda)
+    gpu_layer = copy.deepcopy(layer).to(cuda)
+    with torch.no_grad():
+        expected = gpu_layer(x)
+    wb, bb, xb = gpu_layer.weight.bfloat16(), gpu_layer.bias.bfloat16(), x.bfloat16()
+    w16, b16, x16 = gpu_layer.weight.half(), gpu_layer.bias.half(), x.half()
+    candidates: dict[str, Callable[[], Any]] = {
+        FP16: lambda: functional.linear(x16, w16, b16),
+        BF16: lambda: functional.linear(xb, wb, bb),
+    }
+
+    def on_gpu(module: ModuleType) -> Callable[[Tensor], Tensor]:
+        quantized: Callable[[Tensor], Tensor] = module.quantize_int4_weight_only(layer, 128)
+        return quantized.to(cuda)  # type: ignore[attr-defined,no-any-return]
+
+    for name, module in impls.items():
+        candidates[name] = _applied(functools.partial(on_gpu, module), xb)
+    q = reference_impl.quantize_int4_weight_only(layer, 128)
+    swapped = ((q.packed & 0x0F) << 4) | (q.packed >> 4)  # tinygemm: element 2i high
+    packed = torch.ops.aten._convert_weight_to_int4pack(swapped.to(cuda), 8)
+    zeros = -q.zero_points.float() * q.scales
+    pairs = torch.stack([q.scales.t(), zeros.t()], dim=-1).to(cuda, torch.bfloat16).contiguous()
+    bias = gpu_layer.bias.bfloat16()
+    candidates[TINYGEMM] = lambda: torch.ops.aten._weight_int4pack_mm(xb, packed, 128, pairs) + bias
+    return Workload(
+        name=f"CUDA INT4 weight-only {size}->{size}, batch 1",
+        candidates=candidates,
+        check=_relative_error_check(expected, 0.15),
+        bytes_moved=size * size * (0.5 + 4 / 128),  # INT4 codes + bf16 (scale, zero) per group
+        reference=BF16,
+        device=cuda,
+        library=TINYGEMM,
+        notes="group 128; GB/s counts the INT4 weight bytes (bf16 reads 4x as many)",
+    )
+
+
+def _cuda_minilm_workload(impls: dict[str, ModuleType]) -> Workload:
+    """MiniLM on the GPU, batch 32: fp32 and fp16 against the INT8 and FP8 models."""
+    cuda = torch.device("cuda")
+    model, tokenizer = _minilm()
+    batch = {k: v.to(cuda) for k, v in minilm.tokenize(
+        tokenizer, minilm.evaluation_sentences()[:MINILM_BATCH]).items()}  # fmt: skip
+    fp32 = copy.deepcopy(model).to(cuda)
+    fp16 = copy.deepcopy(model).to(cuda).half()
+    expected = minilm.embed(fp32, batch)
+    int8 = _gpu_int8_minilm()
+    fp8 = _fp8_minilm().to(cuda)
+
+    def check(name: str, value: object) -> None:
+        assert isinstance(value, Tensor), f"{name} returned {type(value).__name__}"
+        mean, low = minilm.cosine_stats(expected, value.float())
+        assert mean >= 0.98, f"embedding cosine to fp32: mean {mean:.3f}, min {low:.3f}"
+
+    candidates: dict[str, Callable[[], Any]] = {
+        "fp32 (torch)": lambda: minilm.embed(fp32, batch),
+        FP16: lambda: minilm.embed(fp16, batch),
+        INT8_SOLUTION: lambda: minilm.embed(int8, batch),
+        FP8_SOLUTION: lambda: minilm.embed(fp8, batch),
+    }
+    tokens = int(batch["attention_mask"].sum())
+    return Workload(
+        name=f"CUDA MiniLM, {MINILM_BATCH} sentences ({tokens} tokens)",
+        candidates=candidates,
+        check=check,
+        reference=FP16,
+        device=cuda,
+        notes="fp32 activations between layers for INT8/FP8 (the model is float32 outside its "
+        "Linears); at 409 tokens every GEMM is small: launch overhead, not arithmetic",
+    )
+
+
+@functools.cache
+def _gpu_int8_minilm() -> nn.Module:
+    """The solution's INT8 MiniLM (quantized on the CPU, then moved) for the GPU rows."""
+    model, _ = _minilm()
+    quantized, _ = reference_impl.quantize_model(model, _calibration(), _config())
+    return quantized.to(torch.device("cuda"))
+
+
+@functools.cache
+def _fp8_minilm() -> nn.Module:
+    """MiniLM with every Linear replaced by the solution's Float8Linear (no calibration)."""
+    model, _ = _minilm()
+    out = copy.deepcopy(model)
+    for name, module in list(out.named_modules()):
+        if isinstance(module, nn.Linear):
+            parent, _, child = name.rpartition(".")
+            setattr(out.get_submodule(parent) if parent else out, child,
+                    reference_impl.Float8Linear.from_float(module))  # fmt: skip
+    return out.eval()
+
+
+def gpu_workloads(impls: dict[str, ModuleType], quick: bool = False) -> list[Workload]:
+    """The CUDA workloads (empty without a GPU)."""
+    if not torch.cuda.is_available():
+        return []
+    sizes = [(4096, 4096)] if quick else [(4096, 4096), (8192, 8192)]
+    out = [_cuda_linear_workload(impls, tokens=t, size=n) for t, n in sizes]
+    out += [_cuda_int4_workload(impls, n) for n in ((4096,) if quick else (4096, 8192))]
+    out.append(_cuda_minilm_workload(impls))
+    return out
 
 
 def workloads(quick: bool = False) -> list[Workload]:
@@ -303,9 +494,27 @@ def workloads(quick: bool = False) -> list[Workload]:
     out = [_linear_workload(impls), _minilm_workload(impls), _int4_workload(impls, 1536, 384)]
     if not quick:
         out.append(_int4_workload(impls, 4096, 4096))
-    if torch.cuda.is_available():
-        out.append(_cuda_linear_workload(impls, tokens=4096, size=4096))
-    return out
+    return out + gpu_workloads(impls, quick)
+
+
+def gpu_accuracy(quick: bool = False) -> list[MiniLMFigures]:
+    """MiniLM's INT8 (solution) and FP8 embeddings on the GPU against fp32 on the GPU."""
+    cuda = torch.device("cuda")
+    model, tokenizer = _minilm()
+    sentences = _sentences(quick)
+    reference = minilm.embed_sentences(copy.deepcopy(model).to(cuda), tokenizer, sentences)
+    rows = []
+    models = {
+        "fp16": copy.deepcopy(model).to(cuda).half(),
+        "solution INT8 (per-token dynamic, CUDA)": _gpu_int8_minilm(),
+        "solution FP8 E4M3 (per-token dynamic)": _fp8_minilm().to(cuda),
+    }
+    for name, quantized in models.items():
+        embedded = minilm.embed_sentences(quantized, tokenizer, sentences).float()
+        mean, low = minilm.cosine_stats(reference.float(), embedded)
+        agreement = minilm.top1_agreement(reference.float(), embedded)
+        rows.append(MiniLMFigures(name, mean, low, agreement, None))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,13 +558,20 @@ def _weight_fake_quant(model: nn.Module, bits: int) -> nn.Module:
     return out
 
 
-def _int4_model(model: nn.Module, group_size: int) -> nn.Module:
+def _int4_model(model: nn.Module, group_size: int | None) -> nn.Module:
+    """Every Linear as INT4 weight-only, asymmetric, in groups of ``group_size`` inputs (None:
+    one group per output row, i.e. per channel)."""
     out = copy.deepcopy(model)
     for name, module in list(out.named_modules()):
-        if isinstance(module, nn.Linear) and module.in_features % group_size == 0:
+        group = (
+            module.in_features
+            if isinstance(module, nn.Linear) and group_size is None
+            else group_size
+        )
+        if isinstance(module, nn.Linear) and group and module.in_features % group == 0:
             parent, _, child = name.rpartition(".")
             setattr(out.get_submodule(parent) if parent else out, child,
-                    reference_impl.quantize_int4_weight_only(module, group_size))  # fmt: skip
+                    reference_impl.quantize_int4_weight_only(module, group))  # fmt: skip
     return out
 
 
@@ -393,6 +609,9 @@ def _accuracy_figures(quick: bool) -> dict[str, Any]:
         for bits in (8, 6, 4)
     }
     int4 = _minilm_figures("INT4 weight-only, group 128", _int4_model(model, 128), None, quick)
+    int4_row = _minilm_figures(
+        "INT4 weight-only, per channel (asymmetric)", _int4_model(model, None), None, quick
+    )
 
     data = digits.load_digits_split()
     mlp = digits.train_digits_mlp(data)
@@ -416,10 +635,24 @@ def _accuracy_figures(quick: bool) -> dict[str, Any]:
         "minilm": rows,
         "minilm_bits": bits_sweep,
         "minilm_int4": int4,
+        "minilm_int4_per_channel": int4_row,
+        "batch_dependence": _batch_dependence(),
         "digits": digit_rows,
         "digits_bits": digit_bits,
         "sentences": len(_sentences(quick)),
     }
+
+
+def _batch_dependence() -> tuple[float, float]:
+    """(mean, min) cosine between each of the first 32 sentences embedded alone and within
+    its batch of 32 by the solution's INT8 model: per-tensor dynamic activation ranges make a
+    sentence's embedding depend on its batch-mates (1.0 would mean no dependence)."""
+    _, tokenizer = _minilm()
+    quantized = _quantized_minilm("solution")[0]
+    sentences = minilm.evaluation_sentences()[:MINILM_BATCH]
+    together = minilm.embed(quantized, minilm.tokenize(tokenizer, sentences))
+    alone = torch.cat([minilm.embed(quantized, minilm.tokenize(tokenizer, [s])) for s in sentences])
+    return minilm.cosine_stats(together, alone)
 
 
 def _speedups(rows: list[Row]) -> dict[str, float]:
@@ -468,7 +701,8 @@ def report(rows: list[Row], quick: bool) -> dict[str, Any]:
     table = Table(title=title, title_justify="left")
     for column in ("method", "cosine mean", "cosine min", "top-1 same", "size vs fp32", "speed-up"):
         table.add_column(column, justify="left" if column == "method" else "right")
-    for fig in [*figures["minilm"], *figures["minilm_bits"].values(), figures["minilm_int4"]]:
+    int4_rows = [figures["minilm_int4_per_channel"], figures["minilm_int4"]]
+    for fig in [*figures["minilm"], *figures["minilm_bits"].values(), *int4_rows]:
         table.add_row(
             fig.method,
             f"{fig.cosine_mean:.4f}",
@@ -481,6 +715,12 @@ def report(rows: list[Row], quick: bool) -> dict[str, Any]:
     console.print(
         "[dim]size: bytes of the quantized Linear layers / their fp32 bytes; speed-up: the MiniLM "
         "batch-32 workload above, fp32 median / median; top-1 same: nearest other sentence unchanged[/]"
+    )
+    mean_cos, min_cos = figures["batch_dependence"]
+    console.print(
+        f"batch dependence (solution, CPU per-tensor dynamic): cosine between a sentence "
+        f"embedded alone and within its batch of {MINILM_BATCH}: mean {mean_cos:.4f}, "
+        f"min {min_cos:.4f}"
     )
     digits_table = Table(title="digits MLP (64-64-64-10) test accuracy", title_justify="left")
     digits_table.add_column("scheme")
@@ -498,6 +738,8 @@ def report(rows: list[Row], quick: bool) -> dict[str, Any]:
         "minilm": [vars(f) for f in figures["minilm"]],
         "minilm_weight_bits": {b: vars(f) for b, f in figures["minilm_bits"].items()},
         "minilm_int4": vars(figures["minilm_int4"]),
+        "minilm_int4_per_channel": vars(figures["minilm_int4_per_channel"]),
+        "batch_dependence_cosine_mean_min": figures["batch_dependence"],
         "minilm_speedup_vs_fp32": speed,
         "smoothquant_alpha": _best_alpha(),
         "digits_accuracy": figures["digits"],

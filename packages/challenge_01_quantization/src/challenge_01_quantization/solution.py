@@ -13,8 +13,10 @@ Integer conventions, shared with the starter and the baseline (README task 1):
 
 The INT8 linear layer computes with real integer GEMMs: on CPU PyTorch's fbgemm kernels
 (``quantized::linear_dynamic`` and ``quantized::linear_with_input_q_dq_qweight_dq_output_fp32``)
-fed with the weight scales computed here and the calibrated activation qparams, on CUDA
-``torch._int_mm``. fbgemm is fast on every x86 CPU; ``torch._int_mm`` on a CPU is fast on some
+fed with the weight scales computed here and the calibrated activation qparams; on CUDA two
+fused Triton kernels for dynamic activations (``gpu_kernels``: per-row quantization, then an
+INT8 GEMM with the rescale and bias in its epilogue) and ``torch._int_mm`` for static ones.
+fbgemm is fast on every x86 CPU; ``torch._int_mm`` on a CPU is fast on some
 (AVX-512 VNNI) and a fallback 30x slower than fp32 on others (AVX2), so the CPU path never uses it.
 """
 
@@ -23,11 +25,9 @@ from __future__ import annotations
 import copy
 import functools
 import math
-import platform
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fnmatch import fnmatch
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -40,6 +40,7 @@ from challenge_01_quantization.config import (
     ObserverKind,
     QuantConfig,
 )
+from challenge_01_quantization.kernel_support import CompileOrEager, fbgemm_reduce_range
 from challenge_01_quantization.report import LayerReport, QuantReport
 from challenge_01_quantization.tracing import (
     layernorm_feeds,
@@ -49,6 +50,7 @@ from challenge_01_quantization.tracing import (
 )
 
 __all__ = [
+    "Float8Linear",
     "Int4WeightOnlyLinear",
     "MSEObserver",
     "MinMaxObserver",
@@ -254,7 +256,8 @@ def _check_observation(x: object) -> Tensor:
 
 
 class MinMaxObserver:
-    """Tracks the running min and max: the whole observed range, no clipping."""
+    """Tracks the running min and max: the whole observed range, no clipping. Batches may live on
+    any device; the running range and the qparams stay on the CPU."""
 
     def __init__(self, *, bits: int = 8, symmetric: bool = True) -> None:
         self.bits = _check_bits(bits)
@@ -264,7 +267,7 @@ class MinMaxObserver:
 
     def update(self, x: Tensor) -> None:
         """Fold one batch (any shape) into the running range."""
-        lo, hi = torch.aminmax(_check_observation(x))
+        lo, hi = (v.cpu() for v in torch.aminmax(_check_observation(x)))
         self._min = lo if self._min is None else torch.minimum(self._min, lo)
         self._max = hi if self._max is None else torch.maximum(self._max, hi)
 
@@ -277,7 +280,8 @@ class MinMaxObserver:
 
 class _HistogramObserver:
     """A histogram over [-R, R] with 2048 bins; R doubles (merging bin pairs, which is exact)
-    when a batch goes beyond it, so memory is fixed however much data is observed."""
+    when a batch goes beyond it, so memory is fixed however much data is observed. A batch is
+    binned on its own device; the counts are kept on the CPU."""
 
     _BINS = 2048  # divisible by 4: doubling R keeps the old edges on new ones
 
@@ -305,7 +309,7 @@ class _HistogramObserver:
             self._hist[quarter : quarter + merged.numel()] = merged
             self._radius *= 2.0
         counts = torch.histc(flat, bins=self._BINS, min=-self._radius, max=self._radius)
-        self._hist += counts.double()
+        self._hist += counts.double().cpu()
 
     def _require(self) -> Tensor:
         if self._hist is None:
@@ -411,7 +415,6 @@ class MSEObserver(_HistogramObserver):
 # Task 4: the INT8 linear layer
 
 
-@functools.cache
 def _quantize_rows(rows: Tensor) -> tuple[Tensor, Tensor]:
     """(M, K) float -> per-row symmetric INT8 codes (M, K) and scales (M, 1) float32."""
     x_scale = rows.abs().amax(1, keepdim=True).clamp_min(_EPS) / 127.0  # (M, 1)
@@ -425,33 +428,6 @@ def _rescale(acc: Tensor, x_scale: Tensor, w_scale: Tensor, bias: Tensor | None)
     return y if bias is None else y + bias
 
 
-class _Fused:
-    """``fn`` compiled by ``torch.compile`` on first use, so its elementwise steps and row
-    reduction run as one generated kernel instead of one memory pass each. Without fusion the
-    quantize / rescale passes cost more than the INT8 GEMM saves (see the README's GPU table).
-    Falls back to eager, once and with a warning, where compilation is unavailable."""
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        self.compiled: Callable[..., Any] | None = None
-        self.failed = False
-
-    def __call__(self, *args: Any) -> Any:
-        if not self.failed:
-            try:
-                if self.compiled is None:
-                    self.compiled = torch.compile(self.fn, dynamic=True)
-                return self.compiled(*args)
-            except Exception as exc:  # no Triton, no compiler: correctness first
-                warnings.warn(
-                    f"torch.compile failed ({type(exc).__name__}); {self.fn.__name__} runs eagerly",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                self.failed = True
-        return self.fn(*args)
-
-
 def _dynamic_int8_linear(
     rows: Tensor, weight_t: Tensor, w_scale: Tensor, bias: Tensor | None
 ) -> Tensor:
@@ -461,20 +437,29 @@ def _dynamic_int8_linear(
     return _rescale(acc, x_scale, w_scale, bias)
 
 
-_dynamic_int8_linear_fused = _Fused(_dynamic_int8_linear)
+# Compiled, the quantize and rescale passes each run as one fused kernel; run one op at a time
+# they cost more than the INT8 GEMM saves (see the README's GPU table).
+_dynamic_int8_linear_fused = CompileOrEager(_dynamic_int8_linear)
 
 
-def _fbgemm_may_saturate() -> bool:
-    """True unless the CPU has VNNI (or AMX). Without it fbgemm multiplies u8 x s8 pairs with
-    vpmaddubsw, whose int16 sum saturates when both activations use the full 8 bits - which is
-    why torch.ao defaults to ``reduce_range`` (7-bit activations) on x86."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False  # ARM (qnnpack/onednn) has no such pair instruction
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return True  # cannot tell (not Linux): assume the worst, stay exact
-    return not any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+def _triton_kernels_apply(x: Tensor) -> bool:
+    """Whether `gpu_kernels` can run this input: Triton present, a row that fits in registers,
+    a dtype the kernels read."""
+    return (
+        _triton_available()
+        and x.shape[-1] <= _MAX_TRITON_ROW
+        and x.dtype in (torch.float16, torch.bfloat16, torch.float32)
+    )
+
+
+_MAX_TRITON_ROW = 16384  # gpu_kernels.quantize_rows holds a row in registers
+
+
+@functools.cache
+def _triton_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("triton") is not None
 
 
 @functools.cache
@@ -493,8 +478,11 @@ def _check_linear(linear: object) -> nn.Linear:
 
 
 class QuantizedLinear(nn.Module):
-    """y = x W^T + b with W in INT8 (per output channel, symmetric) and x quantized to INT8
-    per tensor: dynamically from each batch's range, or statically from calibrated qparams.
+    """y = x W^T + b with W in INT8 (per output channel, symmetric) and x quantized to INT8:
+    statically from calibrated per-tensor qparams, or dynamically - per tensor (asymmetric) on
+    CPU, where fbgemm's ``linear_dynamic`` takes one range per call, and per token (row,
+    symmetric) on CUDA, where the scales are applied in the GEMM's epilogue. Per tensor makes a
+    row's result depend on the other rows of its batch (README: measured on MiniLM).
 
     Buffers: ``weight_q`` (out, in) int8, ``weight_scale`` (out,) float32, ``bias`` (out,) or
     None, ``input_scale`` (in,) or None (SmoothQuant's 1/s when no LayerNorm absorbed it),
@@ -609,6 +597,8 @@ class QuantizedLinear(nn.Module):
         _check_float_tensor("x", x)
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x has {x.shape[-1]} features, the layer expects {self.in_features}")
+        if x.device.type == "cuda" and not self.is_static and _triton_kernels_apply(x):
+            return self._forward_triton(x)
         dtype = x.dtype
         x = x.float()
         if self.input_scale is not None:
@@ -636,18 +626,34 @@ class QuantizedLinear(nn.Module):
 
     def _forward_fbgemm(self, x: Tensor) -> Tensor:
         packed = self._prepacked()
-        saturate = _fbgemm_may_saturate()
+        saturate = fbgemm_reduce_range()  # 7-bit activations where pair sums are int16
         if self.act_scale is None or self.act_zero_point is None:
             # fbgemm picks the per-tensor affine range of this batch itself (same rule as task 1).
             dynamic: Tensor = torch.ops.quantized.linear_dynamic(x, packed, saturate)
             return dynamic
         scale, zero = float(self.act_scale), int(self.act_zero_point) + 128  # to fbgemm's uint8
         if saturate:  # same [lo, hi] on 7 bits: codes 0..127, no int16 overflow in pairs
+            # fbgemm clamps codes to 0..255, not 0..127: clamp x to the calibrated range first
+            x = x.clamp((0 - zero) * scale, (255 - zero) * scale)
             scale, zero = scale * 255.0 / 127.0, round(zero * 127.0 / 255.0)
         static: Tensor = torch.ops.quantized.linear_with_input_q_dq_qweight_dq_output_fp32(
             x, scale, zero, packed
         )
         return static
+
+    def _forward_triton(self, x: Tensor) -> Tensor:
+        """Dynamic W8A8 on CUDA in two fused kernels: per-row quantization (one pass over x, in
+        its own dtype), then an INT8 GEMM whose epilogue applies both scales and the bias."""
+        from challenge_01_quantization import gpu_kernels
+
+        rows = x.reshape(-1, self.in_features)  # (M, in)
+        if self.input_scale is not None:
+            rows = rows * self.input_scale.to(rows.dtype)
+        codes, row_scales = gpu_kernels.quantize_rows(rows.contiguous())  # (M, in), (M,)
+        y = gpu_kernels.int8_linear(
+            codes, row_scales, self.weight_q, self.weight_scale, self.bias, x.dtype
+        )  # (M, out)
+        return y.reshape(*x.shape[:-1], self.out_features)
 
     def _forward_int_mm(self, x: Tensor) -> Tensor:
         if self._cuda_cache is None or self._cuda_cache[0].device != x.device:
@@ -673,13 +679,19 @@ class QuantizedLinear(nn.Module):
         return y[:m].reshape(*x.shape[:-1], self.out_features)
 
     def _forward_dequantized(self, x: Tensor) -> Tensor:
-        """Any other device: fake-quantize the input, then a float matmul (same numerics)."""
-        if self.act_scale is None or self.act_zero_point is None:
+        """Any other device or shape: fake-quantize the input, then a float matmul (the same
+        numerics: per row on CUDA, per tensor elsewhere)."""
+        if self.act_scale is not None and self.act_zero_point is not None:
+            scale, zero = self.act_scale, self.act_zero_point
+            x_hat = dequantize(quantize(x, scale, zero, bits=8), scale, zero)
+        elif x.device.type == "cuda":
+            rows = x.reshape(-1, self.in_features)  # (M, in)
+            codes, row_scales = _quantize_rows(rows)  # (M, in), (M, 1)
+            x_hat = (codes.float() * row_scales).reshape(x.shape)
+        else:
             lo, hi = torch.aminmax(x.detach())
             scale, zero = compute_qparams(lo, hi, bits=8, symmetric=False)
-        else:
-            scale, zero = self.act_scale, self.act_zero_point
-        x_hat = dequantize(quantize(x, scale, zero, bits=8), scale, zero)
+            x_hat = dequantize(quantize(x, scale, zero, bits=8), scale, zero)
         return functional.linear(x_hat, self.dequantized_weight().to(x.device), self.bias)
 
 
@@ -790,6 +802,26 @@ def _float_bytes(linear: nn.Linear) -> int:
     return sum(p.numel() * p.element_size() for p in (linear.weight, linear.bias) if p is not None)
 
 
+def _sensitivity(
+    model: nn.Module,
+    floats: dict[str, nn.Linear],
+    quantized: dict[str, QuantizedLinear],
+    batches: list[Any],
+) -> dict[str, float]:
+    """Per layer: the model output's relative error (mean over ``batches``) with that layer
+    alone swapped for its INT8 version; ``model`` is restored afterwards."""
+    sensitivity: dict[str, float] = {}
+    with torch.no_grad():
+        reference = [run_model(model, batch) for batch in batches]
+        for name, layer in floats.items():
+            _set_submodule(model, name, quantized[name])
+            outputs = [run_model(model, batch) for batch in batches]
+            _set_submodule(model, name, layer)
+            errs = [relative_error(o, r) for o, r in zip(outputs, reference, strict=True)]
+            sensitivity[name] = sum(errs) / len(errs)
+    return sensitivity
+
+
 def quantize_model(
     model: nn.Module, calib_batches: Sequence[Any], config: QuantConfig | None = None
 ) -> tuple[nn.Module, QuantReport]:
@@ -875,14 +907,7 @@ def quantize_model(
     sensitivity: dict[str, float] = {}
     keep: set[str] = set()
     if config.keep_float > 0:
-        with torch.no_grad():
-            reference = [run_model(model, batch) for batch in batches]
-            for name, layer in targets.items():
-                _set_submodule(model, name, quantized[name])
-                outputs = [run_model(model, batch) for batch in batches]
-                _set_submodule(model, name, layer)
-                errs = [relative_error(o, r) for o, r in zip(outputs, reference, strict=True)]
-                sensitivity[name] = sum(errs) / len(errs)
+        sensitivity = _sensitivity(model, targets, quantized, batches)
         keep = set(
             sorted(sensitivity, key=sensitivity.__getitem__, reverse=True)[: config.keep_float]
         )
@@ -960,6 +985,14 @@ class Int4WeightOnlyLinear(nn.Module):
     """y = x W^T + b with W stored as group-wise asymmetric INT4, two codes per byte; the input
     stays float (weight-only: it saves memory and bandwidth, not arithmetic).
 
+    The forward runs torch's fused INT4 kernel (tinygemm: it reads the packed codes and
+    dequantizes inside the GEMM, never materialising W): ``_weight_int4pack_mm_for_cpu`` on CPU
+    and ``_weight_int4pack_mm`` on CUDA, both in bfloat16 (float16 inputs stay float16 on CPU):
+    a float32 input is rounded to 8 significant bits, far below the INT4 weight's own error. Both want the codes re-laid out once (cached per device) and the zero point as a
+    float offset: w = (q + 8 - 8) * s - z * s, so tinygemm's ``zero`` is -z * s. Shapes the
+    kernel does not take (group sizes other than 32..256, in_features not a multiple of 32 on
+    CUDA) fall back to unpack + float matmul.
+
     Buffers: ``packed`` (out, in/2) uint8, ``scales`` (out, in/group) float32,
     ``zero_points`` (out, in/group) int8, ``bias`` (out,) or None.
     """
@@ -997,6 +1030,12 @@ class Int4WeightOnlyLinear(nn.Module):
         self.register_buffer("scales", scales.detach().float().contiguous())
         self.register_buffer("zero_points", zero_points.detach().contiguous())
         self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
+        # tinygemm's copy of the weight for one (device, dtype): (packed, scales_and_zeros)
+        self._tinygemm: tuple[torch.device, torch.dtype, Tensor, Tensor] | None = None
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._tinygemm = None  # new weights: re-lay them out on the next call
 
     def extra_repr(self) -> str:
         return (
@@ -1023,14 +1062,63 @@ class Int4WeightOnlyLinear(nn.Module):
         weight_bytes = self.nbytes() - (0 if self.bias is None else self.bias.numel() * 4)
         return 8.0 * weight_bytes / (self.in_features * self.out_features)
 
+    def _kernel_dtype(self, x: Tensor) -> torch.dtype | None:
+        """The dtype tinygemm computes in for ``x``, or None where it does not apply."""
+        if self.group_size not in (32, 64, 128, 256) or self.out_features % 8:
+            return None
+        if x.device.type == "cpu" and _int4_cpu_kernel_available():
+            # its float32 variant is 10x slower than its bfloat16 one: cast float32 inputs
+            return x.dtype if x.dtype in (torch.bfloat16, torch.float16) else torch.bfloat16
+        if x.device.type == "cuda" and self.in_features % 32 == 0:
+            major, _ = torch.cuda.get_device_capability(x.device)
+            return torch.bfloat16 if major >= 8 else None
+        return None
+
+    def _tinygemm_weight(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        cached = self._tinygemm
+        if cached is not None and cached[0] == device and cached[1] == dtype:
+            return cached[2], cached[3]
+        zeros = -self.zero_points.float() * self.scales  # (out, G) tinygemm's float offset
+        # (G, out, 2): per group, each output's (scale, zero)
+        scales_zeros = torch.stack([self.scales.t(), zeros.t()], dim=-1).to(device, dtype)
+        if device.type == "cpu":
+            codes = unpack_int4(self.packed).to(torch.int32) + 8  # (out, in) in 0..15
+            packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes, 1)
+        else:
+            # tinygemm's CUDA layout takes (out, in/2) uint8 with element 2i in the HIGH nibble
+            swapped = ((self.packed & 0x0F) << 4) | (self.packed >> 4)
+            tiles = 8 if self.in_features % 128 == 0 else 4 if self.in_features % 64 == 0 else 2
+            packed = torch.ops.aten._convert_weight_to_int4pack(swapped.to(device), tiles)
+        self._tinygemm = (device, dtype, packed, scales_zeros.contiguous())
+        return packed, scales_zeros
+
     def forward(self, x: Tensor) -> Tensor:
-        """(..., in) float -> (..., out): unpack, dequantize, float matmul."""
+        """(..., in) float -> (..., out) in x's dtype: tinygemm's fused INT4 GEMM where it
+        applies, else unpack, dequantize and a float matmul."""
         _check_float_tensor("x", x)
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x has {x.shape[-1]} features, the layer expects {self.in_features}")
-        weight = self.unpack_weight().to(x.dtype)
-        bias = None if self.bias is None else self.bias.to(x.dtype)
-        return functional.linear(x, weight, bias)
+        kernel_dtype = self._kernel_dtype(x)
+        if kernel_dtype is None:
+            weight = self.unpack_weight().to(x.device, x.dtype)
+            bias = None if self.bias is None else self.bias.to(x.dtype)
+            return functional.linear(x, weight, bias)
+        packed, scales_zeros = self._tinygemm_weight(x.device, kernel_dtype)
+        rows = x.reshape(-1, self.in_features).to(kernel_dtype)  # (M, in)
+        if x.device.type == "cpu":
+            y = torch.ops.aten._weight_int4pack_mm_for_cpu(
+                rows, packed, self.group_size, scales_zeros
+            )
+        else:
+            y = torch.ops.aten._weight_int4pack_mm(rows, packed, self.group_size, scales_zeros)
+        if self.bias is not None:
+            y = y + self.bias.to(y.dtype)
+        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _int4_cpu_kernel_available() -> bool:
+    return hasattr(torch.ops.aten, "_weight_int4pack_mm_for_cpu")
 
 
 def quantize_int4_weight_only(linear: nn.Linear, group_size: int = 128) -> Int4WeightOnlyLinear:
@@ -1059,3 +1147,133 @@ def quantize_int4_weight_only(linear: nn.Linear, group_size: int = 128) -> Int4W
         bias,
         group_size=group_size,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 7: FP8 (E4M3) weights and activations
+
+_FP8 = torch.float8_e4m3fn
+_FP8_MAX = 448.0  # largest finite E4M3 value
+
+
+def _fp8_rows(rows: Tensor) -> tuple[Tensor, Tensor]:
+    """(M, K) float -> E4M3 codes (M, K) and per-row scales (M, 1) float32: max|row| -> 448."""
+    scale = rows.detach().abs().amax(1, keepdim=True).float().clamp_min(_EPS) / _FP8_MAX
+    codes = (rows.float() / scale).clamp(-_FP8_MAX, _FP8_MAX).to(_FP8)  # rounds to nearest
+    return codes, scale
+
+
+class Float8Linear(nn.Module):
+    """y = x W^T + b with W in FP8 E4M3 (one float32 scale per output channel, max|W_n| / 448)
+    and x cast to E4M3 per row (token) at run time (max|x_m| / 448), multiplied by
+    ``torch._scaled_mm`` with both scale vectors applied in its epilogue. On Hopper the FP8
+    GEMM runs at twice the bf16 rate; a float format needs no zero point and no calibration,
+    and its relative (not absolute) precision suits heavy-tailed activations.
+
+    On CUDA the row cast is one fused Triton pass and the GEMM writes bfloat16; on CPU
+    ``_scaled_mm`` writes float32; shapes it does not take (K or N not a multiple of 16) run
+    the same numerics as a float matmul.
+
+    Buffers: ``weight_fp8`` (out, in) float8_e4m3fn, ``weight_scale`` (out,) float32,
+    ``bias`` (out,) float32 or None.
+    """
+
+    weight_fp8: Tensor
+    weight_scale: Tensor
+    bias: Tensor | None
+
+    def __init__(
+        self, weight_fp8: Tensor, weight_scale: Tensor, bias: Tensor | None = None
+    ) -> None:
+        super().__init__()
+        if not isinstance(weight_fp8, Tensor) or weight_fp8.dtype != _FP8 or weight_fp8.dim() != 2:
+            raise TypeError("weight_fp8 must be a 2-d float8_e4m3fn tensor (out, in)")
+        out_features, in_features = weight_fp8.shape
+        _check_float_tensor("weight_scale", weight_scale)
+        if weight_scale.shape != (out_features,) or not bool((weight_scale > 0).all()):
+            raise ValueError(f"weight_scale must be positive with shape ({out_features},)")
+        if bias is not None and _check_float_tensor("bias", bias).shape != (out_features,):
+            raise ValueError(f"bias must have shape ({out_features},), got {tuple(bias.shape)}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.register_buffer("weight_fp8", weight_fp8.detach().contiguous())
+        self.register_buffer("weight_scale", weight_scale.detach().float().contiguous())
+        self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
+
+    @classmethod
+    def from_float(cls, linear: nn.Linear) -> Float8Linear:
+        """Per-output-channel E4M3 weights of a float ``nn.Linear``."""
+        _check_linear(linear)
+        codes, scale = _fp8_rows(linear.weight.detach().float())  # (out, in), (out, 1)
+        bias = None if linear.bias is None else linear.bias.detach().float().clone()
+        return cls(codes, scale.squeeze(1), bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, fp8 e4m3"
+
+    def dequantized_weight(self) -> Tensor:
+        """(out, in) float32: what the FP8 weights stand for."""
+        return self.weight_fp8.float() * self.weight_scale[:, None]
+
+    def nbytes(self) -> int:
+        """Bytes stored: FP8 weight, float32 scales and bias."""
+        tensors = (self.weight_fp8, self.weight_scale, self.bias)
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., in) float -> (..., out) in x's dtype."""
+        _check_float_tensor("x", x)
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"x has {x.shape[-1]} features, the layer expects {self.in_features}")
+        rows = x.reshape(-1, self.in_features)  # (M, in)
+        if self.in_features % 16 or self.out_features % 16:
+            codes, scale = _fp8_rows(rows)
+            y = functional.linear(codes.float() * scale, self.dequantized_weight(), self.bias)
+        elif x.device.type == "cuda":
+            y = self._forward_cuda(rows)
+        else:
+            codes, scale = _fp8_rows(rows)
+            y = torch._scaled_mm(
+                codes,
+                self.weight_fp8.t(),  # (in, out) column-major, as _scaled_mm wants it
+                scale_a=scale,
+                scale_b=self.weight_scale[None, :],
+                bias=self.bias,
+                out_dtype=torch.float32,
+            )
+        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+
+    def _forward_cuda(self, rows: Tensor) -> Tensor:
+        if _triton_kernels_apply(rows):
+            from challenge_01_quantization import gpu_kernels
+
+            codes, scale = gpu_kernels.quantize_rows(rows.contiguous(), _FP8)  # (M, in), (M,)
+            scale = scale[:, None]
+        else:
+            codes, scale = _fp8_rows(rows)
+        fused_bias = self.bias is not None and _rowwise_scaled_mm_takes_bias(rows.device)
+        y: Tensor = torch._scaled_mm(
+            codes,
+            self.weight_fp8.t(),
+            scale_a=scale,
+            scale_b=self.weight_scale[None, :],
+            bias=self.bias.to(torch.bfloat16) if fused_bias and self.bias is not None else None,
+            out_dtype=torch.bfloat16,  # row-wise scaling writes bfloat16
+            use_fast_accum=True,
+        )
+        if self.bias is not None and not fused_bias:
+            y = y + self.bias.to(y.dtype)
+        return y
+
+
+@functools.cache
+def _rowwise_scaled_mm_takes_bias(device: torch.device) -> bool:
+    """Whether this torch's row-wise scaled FP8 GEMM adds a bias in its epilogue (asked once
+    per device on a 16x16 problem); where it does not, the bias is a separate add."""
+    a = torch.ones(16, 16, device=device).to(_FP8)
+    scale = torch.ones(16, 1, device=device)
+    try:
+        torch._scaled_mm(a, a.t(), scale_a=scale, scale_b=scale.t(), out_dtype=torch.bfloat16,
+                         bias=torch.zeros(16, device=device, dtype=torch.bfloat16))  # fmt: skip
+    except RuntimeError:
+        return False
+    return True

@@ -25,6 +25,7 @@ from challenge_01_quantization.config import ActivationObserver, QuantConfig
 from challenge_01_quantization.report import QuantReport
 
 __all__ = [
+    "Float8Linear",
     "Int4WeightOnlyLinear",
     "MSEObserver",
     "MinMaxObserver",
@@ -189,8 +190,9 @@ class MSEObserver:
 
 
 class QuantizedLinear(nn.Module):
-    """y = x W^T + b with W in INT8 (per output channel, symmetric) and x quantized to INT8
-    per tensor: dynamically from each batch's range, or statically from calibrated qparams.
+    """y = x W^T + b with W in INT8 (per output channel, symmetric) and x quantized to INT8:
+    statically from calibrated per-tensor qparams, or dynamically - per tensor (asymmetric, the
+    batch's own min/max) on CPU, per token (row, symmetric) on CUDA.
 
     Keep these as buffers (``register_buffer``), the tests read them:
     ``weight_q`` (out, in) int8, ``weight_scale`` (out,) float32, ``bias`` (out,) or None,
@@ -268,11 +270,16 @@ class QuantizedLinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """(..., in) float -> (..., out), in x's dtype.
 
-        Multiply by input_scale if set; quantize x per tensor (static: act qparams; dynamic: an
-        asymmetric 8-bit range from this batch's min/max); then an integer GEMM (CPU:
-        ``torch.ops.quantized.linear_dynamic`` / ``linear_with_input_q_dq_qweight_dq_output_fp32``
-        with a ``linear_prepack``-ed weight; CUDA: ``torch._int_mm``) or, to start with, a float
-        matmul of the dequantized values.
+        Multiply by input_scale if set; quantize x (static: the act qparams; dynamic on CPU: an
+        asymmetric 8-bit range from this batch's min/max - so a row's result depends on the
+        other rows of its batch; dynamic on CUDA: a symmetric 8-bit scale per row, max|row| / 127);
+        then an integer GEMM (CPU: ``torch.ops.quantized.linear_dynamic`` /
+        ``linear_with_input_q_dq_qweight_dq_output_fp32`` with a ``linear_prepack``-ed weight;
+        CUDA: ``torch._int_mm``) or, to start with, a float matmul of the dequantized values.
+        The result must equal the same computation done in float on the same codes (up to a
+        tie rounded the other way). On x86 CPUs where
+        ``kernel_support.fbgemm_reduce_range()`` is True, fbgemm needs 7-bit activations (the
+        same range on codes 0..127); elsewhere use all 8. Cache nothing keyed on ``x``.
 
         Raises:
             TypeError: x not a float tensor. ValueError: x.shape[-1] != in_features.
@@ -397,7 +404,15 @@ class Int4WeightOnlyLinear(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        """(..., in) float -> (..., out): unpack, dequantize, float matmul.
+        """(..., in) float -> (..., out) in x's dtype.
+
+        Start with unpack, dequantize, float matmul; then run a fused INT4 kernel that reads
+        the packed codes (tinygemm): on CPU ``torch.ops.aten._weight_int4pack_mm_for_cpu(x_bf16,
+        packed, group_size, scales_and_zeros)`` with ``packed =
+        torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes + 8 as int32 (out, in), 1)``
+        and ``scales_and_zeros`` (in/group, out, 2) bfloat16 holding (scale, -zero_point *
+        scale): tinygemm dequantizes (q_u - 8) * scale + zero. Build both once, not per call.
+        Group sizes tinygemm does not take (other than 32..256) keep the unpack path.
 
         Raises:
             TypeError: x not a float tensor. ValueError: x.shape[-1] != in_features.
@@ -418,3 +433,64 @@ def quantize_int4_weight_only(linear: nn.Linear, group_size: int = 128) -> Int4W
     raise NotImplementedError(
         "TODO(01.6): group-wise 4-bit qparams (task 1), quantize (task 2), pack - see README task 6"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Task 7
+
+
+class Float8Linear(nn.Module):
+    """y = x W^T + b with W in FP8 E4M3 (``torch.float8_e4m3fn``, one float32 scale per output
+    channel: max|W_n| / 448) and x cast to E4M3 per row at run time (scale max|x_m| / 448).
+
+    Keep these as buffers: ``weight_fp8`` (out, in) float8_e4m3fn, ``weight_scale`` (out,)
+    float32, ``bias`` (out,) float32 or None; and the ints ``in_features``, ``out_features``.
+    """
+
+    weight_fp8: Tensor
+    weight_scale: Tensor
+    bias: Tensor | None
+
+    def __init__(
+        self, weight_fp8: Tensor, weight_scale: Tensor, bias: Tensor | None = None
+    ) -> None:
+        """Raises: TypeError: weight_fp8 not a 2-d float8_e4m3fn tensor. ValueError:
+        weight_scale or bias not of shape (out,)."""
+        raise NotImplementedError(
+            "TODO(01.7): call super().__init__(), validate, register the buffers - see README task 7"
+        )
+
+    @classmethod
+    def from_float(cls, linear: nn.Linear) -> Float8Linear:
+        """Per-output-channel E4M3 weights: codes = clamp(W / scale, -448, 448) cast to E4M3
+        (the cast rounds to nearest). Raises: TypeError: linear not an nn.Linear."""
+        raise NotImplementedError(
+            "TODO(01.7): scale each weight row to +-448 and cast to float8_e4m3fn - see README task 7"
+        )
+
+    def extra_repr(self) -> str:
+        """What print(model) shows for this layer. (Given.)"""
+        return f"in_features={self.in_features}, out_features={self.out_features}, fp8 e4m3"
+
+    def dequantized_weight(self) -> Tensor:
+        """(out, in) float32: what the FP8 weights stand for."""
+        raise NotImplementedError("TODO(01.7): codes times their row scales - see README task 7")
+
+    def nbytes(self) -> int:
+        """Bytes stored: FP8 weight, float32 scales and bias."""
+        raise NotImplementedError("TODO(01.7): count the stored bytes - see README task 7")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., in) float -> (..., out) in x's dtype.
+
+        Cast each row of x to E4M3 with scale max|x_m| / 448; then ``torch._scaled_mm(codes,
+        weight_fp8.t(), scale_a=(M, 1), scale_b=(1, out), bias=..., out_dtype=...)`` (CPU:
+        float32 out; CUDA: bfloat16 out) - or, to start with, a float matmul of the values the
+        codes stand for. The result must equal that float computation on the same codes.
+
+        Raises:
+            TypeError: x not a float tensor. ValueError: x.shape[-1] != in_features.
+        """
+        raise NotImplementedError(
+            "TODO(01.7): cast rows to E4M3 and run the FP8 GEMM - see README task 7"
+        )
