@@ -49,6 +49,36 @@ def test_break_is_located_and_named(
     assert "\n" not in brk.reason
 
 
+class BreakInAHelper(nn.Module):
+    """The break happens one call below ``forward``: the innermost frame is the helper's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def gate(self, y: torch.Tensor) -> torch.Tensor:
+        if y.sum() > 0:  # data-dependent: the break
+            return y
+        return -y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gate(self.fc(x)) * 2.0
+
+
+def test_break_is_located_at_the_innermost_user_frame(impl: ModuleType) -> None:
+    report = impl.explain_breaks(BreakInAHelper().eval(), (torch.randn(2, 8),))
+    lines, start = inspect.getsourcelines(BreakInAHelper.gate)
+    line = start + next(i for i, text in enumerate(lines) if "y.sum() > 0" in text)
+    # Dynamo breaks at the branch while inlining gate() from forward(), then again when it
+    # resumes inside gate(): both reasons point at the same line of user code.
+    assert report.breaks, "the branch on y.sum() breaks the graph"
+    for brk in report.breaks:
+        assert brk.location.endswith(f"test_breaks.py:{line}"), (
+            f"{brk.location}: the break is in gate(), called from forward(); report the "
+            "innermost frame of the user's stack (task 4)"
+        )
+
+
 def test_a_model_that_captures_whole_has_no_breaks(impl: ModuleType, zoo: Zoo) -> None:
     case = zoo.case("cnn")
     report = impl.explain_breaks(case.model, case.inputs)

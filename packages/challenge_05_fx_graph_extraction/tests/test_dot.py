@@ -97,3 +97,22 @@ def test_dot_renders_to_svg(impl: ModuleType, zoo: Zoo, tmp_path: Path) -> None:
 def test_rejects_what_is_not_an_ir(impl: ModuleType) -> None:
     with pytest.raises(TypeError, match="ir"):
         impl.to_dot("digraph {}")
+
+
+@pytest.mark.parametrize("method", ["symbolic_trace", "export"])
+def test_dot_edges_are_the_graphs_edges(impl: ModuleType, zoo: Zoo, method: str) -> None:
+    """Oracle: the FX graph itself. One edge per (input, reader) pair of nodes the graph has;
+    parameters and buffers are labels ("reads ..."), not nodes, so they draw no edge."""
+    extracted = zoo.extract(impl, "cnn", method)
+    _, edges = parse(impl.to_dot(extracted.ir))
+    graph_edges = {
+        (source.name, node.name)
+        for node in extracted.graph_module.graph.nodes
+        if node.op in ("call_function", "call_method", "call_module")
+        for source in node.all_input_nodes
+        if source.op != "get_attr"
+    }
+    assert edges == graph_edges, (
+        f"DOT has {len(edges)} edges, the graph {len(graph_edges)}: extra "
+        f"{sorted(edges - graph_edges)[:3]}, missing {sorted(graph_edges - edges)[:3]}"
+    )

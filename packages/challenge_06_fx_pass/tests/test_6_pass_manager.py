@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import operator
 from types import ModuleType
 
@@ -11,6 +12,7 @@ import torch.fx as fx
 from challenge_06_fx_pass import models
 from challenge_06_fx_pass.checks import assert_same_outputs, run_seeded
 from challenge_06_fx_pass.results import PassResult, PassVerificationError
+from torch import nn
 
 PIPELINE = (
     "fold_conv_bn",
@@ -61,6 +63,80 @@ def test_one_record_per_pass_and_each_removes_nodes(impl: ModuleType) -> None:
         run_seeded(case.model, case.inputs),
         task=6,
         what="pipeline output",
+    )
+
+
+def identity_pass(gm: fx.GraphModule) -> fx.GraphModule:
+    """A correct pass that changes nothing."""
+    return gm
+
+
+@pytest.mark.task(6)
+@pytest.mark.parametrize("case_name", ["random_ops", "input_mutation"])
+def test_verification_is_reproducible(impl: ModuleType, case_name: str) -> None:
+    """A graph that draws random numbers, or writes to its input, gives the same outputs on
+    every verification run only when each run is seeded and gets fresh copies of the inputs:
+    otherwise a pass that changed nothing is reported as a broken one."""
+    case = models.make_case(case_name)
+    inputs = tuple(x.clone() for x in case.inputs)
+    result = impl.PassManager([identity_pass, impl.eliminate_dead_code]).run(
+        models.trace(case.model), inputs
+    )
+    assert [r.max_abs_error for r in result.records] == [0.0, 0.0], (
+        f"{case_name}: a pass that changes nothing must verify with error 0 (task 6)"
+    )
+    for given, original in zip(inputs, case.inputs, strict=True):
+        assert torch.equal(given, original), "verification wrote to the caller's inputs (task 6)"
+
+
+@pytest.mark.task(6)
+def test_verification_leaves_the_model_state_alone(impl: ModuleType) -> None:
+    """A traced graph calls the model's own modules. Verification runs the graph 1 + P times:
+    run on those modules, a training-mode BatchNorm would update its running statistics each
+    time (twice per run here: it is shared by two branches)."""
+    case = models.make_case("shared_batchnorm")
+    model = case.model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    result = impl.PassManager(_pipeline(impl)).run(models.trace(model), case.inputs)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key]), (
+            f"verification changed the model's {key}: run copies of the graph (task 6)"
+        )
+    reference = copy.deepcopy(model)
+    got = run_seeded(result.graph_module, case.inputs)
+    want = run_seeded(reference, case.inputs)
+    assert_same_outputs(got, want, task=6, what="training-mode shared BatchNorm after the passes")
+    counts = []
+    for module in (result.graph_module, reference):
+        bn = module.get_submodule("bn")
+        assert isinstance(bn, nn.BatchNorm1d)
+        assert bn.num_batches_tracked is not None
+        counts.append(int(bn.num_batches_tracked))
+    assert counts == [2, 2], (
+        f"num_batches_tracked {counts}: the optimized graph updates its BatchNorm as the model "
+        "does, twice per call (two branches)"
+    )
+
+
+@pytest.mark.task(6)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batchnorm_without_running_stats(impl: ModuleType, training: bool) -> None:
+    """track_running_stats=False: normalised with batch statistics in both modes, nothing to
+    fold and no state to update."""
+
+    def factory() -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4, track_running_stats=False)
+        )
+
+    model = models.build(factory).train(training)
+    x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    result = impl.PassManager(_pipeline(impl)).run(models.trace(model), (x,))
+    assert any(isinstance(m, nn.BatchNorm2d) for m in result.graph_module.modules()), (
+        "a BatchNorm without running statistics has nothing fixed to fold (task 1)"
+    )
+    assert_same_outputs(
+        run_seeded(result.graph_module, (x,)), run_seeded(model, (x,)), task=6, what="no stats"
     )
 
 

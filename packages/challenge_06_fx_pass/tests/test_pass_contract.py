@@ -92,3 +92,21 @@ def test_non_graph_module_is_a_type_error(impl: ModuleType, pass_name: str, case
     case = models.make_case(case_name)
     with pytest.raises(TypeError, match="gm"):
         getattr(impl, pass_name)(case.model)  # an nn.Module, not yet traced
+
+
+@pytest.mark.parametrize(("pass_name", "case_name"), _pass_params(("kitchen_sink",)))
+def test_result_shares_no_state_with_the_input(
+    impl: ModuleType, pass_name: str, case_name: str
+) -> None:
+    """Converting the result (``.half()``, ``.to(device)``) must not convert the model it came
+    from: a pass that shares Parameter objects hands the caller a second handle on them."""
+    case = models.make_case(case_name)
+    gm = models.trace(case.model)
+    out = getattr(impl, pass_name)(gm)
+    out.half()
+    for where, module in (("traced input", gm), ("model", case.model)):
+        dtypes = {str(t.dtype) for t in module.state_dict().values() if t.is_floating_point()}
+        assert dtypes == {"torch.float32"}, (
+            f"{pass_name}(gm).half() converted the {where} to {dtypes}: copy the modules, "
+            f"parameters and buffers (task {PASSES[pass_name][0]})"
+        )

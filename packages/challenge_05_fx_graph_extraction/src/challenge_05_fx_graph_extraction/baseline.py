@@ -29,6 +29,7 @@ from challenge_05_fx_graph_extraction.breaks import (
 from challenge_05_fx_graph_extraction.ir import (
     MODULE_OPS,
     PYTHON_OPERATORS,
+    STATE_FIRST_OPS,
     ExtractedGraph,
     GraphIR,
     GraphSummary,
@@ -65,8 +66,11 @@ def extract_graph(
     *,
     method: Method | str = Method.EXPORT,
     dynamic_dims: DynamicDims | None = None,
+    strict: bool = False,
 ) -> ExtractedGraph:
-    """Capture ``model`` as an FX graph and describe it as a ``GraphIR`` (see solution.py)."""
+    """Capture ``model`` and describe the graph as a ``GraphIR`` (contract: ``starter.py``).
+
+    symbolic_trace shapes come from ``ShapeProp``, which runs the graph on the real inputs."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(example_inputs, (tuple, list)):
@@ -81,21 +85,24 @@ def extract_graph(
     if method not in [m.value for m in Method]:
         raise ValueError(f"method must be one of {[m.value for m in Method]}, got {method!r}")
     how = Method(method)
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
+    if strict and how is not Method.EXPORT:
+        raise ValueError("strict=True applies to method='export' only")
     inputs = tuple(example_inputs)
     shapes, names = _dynamic_shapes(dynamic_dims, inputs, how)
 
     try:
         if how is Method.EXPORT:
-            gm = torch.export.export(model, inputs, dynamic_shapes=shapes).module(
-                check_guards=False
-            )
+            program = torch.export.export(model, inputs, dynamic_shapes=shapes, strict=strict)
+            gm = program.module(check_guards=False)
         elif how is Method.DYNAMO:
             import torch._dynamo as dynamo
 
             export = dynamo.export(model, assume_static_by_default=True, dynamic_shapes=shapes)
             gm = export(*inputs).graph_module
         else:
-            gm = torch.fx.symbolic_trace(model)
+            gm = _trace_given(model, len(inputs))
             ShapeProp(gm).propagate(*inputs)  # runs the graph for real, records tensor_meta
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
@@ -104,6 +111,27 @@ def extract_graph(
         ) from exc
 
     return ExtractedGraph(gm, _build_ir(gm, model, how, len(inputs), names))
+
+
+def _trace_given(model: nn.Module, n_given: int) -> torch.fx.GraphModule:
+    """symbolic_trace with the arguments the caller left out fixed to their defaults, then
+    without the placeholders FX keeps for them and the checks that read those."""
+    params = [
+        p
+        for p in inspect.signature(model.forward).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    concrete = {p.name: p.default for p in params[n_given:] if p.default is not p.empty}
+    gm = torch.fx.symbolic_trace(model, concrete_args=concrete or None)
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    tainted = placeholders[n_given:]
+    for node in gm.graph.nodes:
+        if node not in tainted and any(n in tainted for n in node.all_input_nodes):
+            tainted.append(node)
+    for node in reversed(tainted):
+        gm.graph.erase_node(node)
+    gm.recompile()
+    return gm
 
 
 def _dynamic_shapes(
@@ -231,10 +259,9 @@ def _build_ir(
                     if cls in MODULE_OPS:
                         target = f"aten.{MODULE_OPS[cls]}"
                         break
-                for name, t in module.named_parameters(prefix=node.target):
-                    read.append(register(t, name))
-                for name, buf in module.named_buffers(prefix=node.target):
-                    read.append(register(buf, name))
+                held = [register(t, n) for n, t in module.named_parameters(prefix=node.target)]
+                held += [register(b, n) for n, b in module.named_buffers(prefix=node.target)]
+                read = held + read if target[5:] in STATE_FIRST_OPS else read + held
             else:
                 target = _target(node.op, node.target)
             metas = _metas(_value(node), symbols)
@@ -322,7 +349,8 @@ def _target(op: str, target: Any) -> str:
 
 
 def summarize(ir: GraphIR) -> GraphSummary:
-    """Op histogram, parameter count, FLOPs and peak activation memory (see solution.py)."""
+    """Op histogram, parameter count, FLOPs and peak memory (contract: ``starter.py``); the
+    peak by brute force, re-adding every live tensor at each step: O(n^2)."""
     if not isinstance(ir, GraphIR):
         raise TypeError(f"ir must be a GraphIR, got {type(ir).__name__}")
     calls = [n for n in ir.nodes if n.kind is NodeKind.CALL]
@@ -361,6 +389,11 @@ def _flops(ir: GraphIR, node: NodeIR) -> int:
         return 2 * out.numel * ins[0].shape[-1]
     if op in ("addmm", "baddbmm") and len(ins) >= 2:
         return 2 * out.numel * ins[1].shape[-1]
+    if op in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d") and len(ins) >= 2:
+        kernel = 1
+        for s in ins[1].shape[1:]:  # weight (C_in, C_out / groups, *kernel)
+            kernel *= s
+        return 2 * ins[0].numel * kernel  # every input element meets C_out/g * kernel weights
     if op in ("conv1d", "conv2d", "conv3d", "convolution", "_convolution") and len(ins) >= 2:
         kernel = 1
         for s in ins[1].shape[1:]:
@@ -398,7 +431,7 @@ def _peak(ir: GraphIR) -> int:
 
 
 def to_dot(ir: GraphIR) -> str:
-    """Graphviz DOT text for the IR (format: see solution.py)."""
+    """Graphviz DOT text for the IR (format: ``starter.py``)."""
     if not isinstance(ir, GraphIR):
         raise TypeError(f"ir must be a GraphIR, got {type(ir).__name__}")
     names = [n.name for n in ir.nodes]
@@ -431,7 +464,7 @@ def _quote(text: str) -> str:
 
 
 def explain_breaks(model: nn.Module, example_inputs: Sequence[Tensor]) -> BreakReport:
-    """Where and why dynamo breaks the model's graph (see solution.py)."""
+    """Where and why dynamo breaks the model's graph (contract: ``starter.py``)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(example_inputs, (tuple, list)) or not all(

@@ -55,7 +55,7 @@ class Method(StrEnum):
 
     EXPORT = "export"  # torch.export.export: sound ATen graph, shapes, dynamic dims
     SYMBOLIC_TRACE = "symbolic_trace"  # torch.fx.symbolic_trace: Python-level proxies, no shapes
-    DYNAMO = "dynamo"  # torch._dynamo.export: torch-level graph from bytecode, with guards
+    DYNAMO = "dynamo"  # torch.compile + a graph-keeping backend: torch-level graph from bytecode
 
 
 class NodeKind(StrEnum):
@@ -355,6 +355,9 @@ MODULE_OPS: dict[type[nn.Module], str] = {
     nn.Conv1d: "conv1d",
     nn.Conv2d: "conv2d",
     nn.Conv3d: "conv3d",
+    nn.ConvTranspose1d: "conv_transpose1d",
+    nn.ConvTranspose2d: "conv_transpose2d",
+    nn.ConvTranspose3d: "conv_transpose3d",
     nn.BatchNorm1d: "batch_norm",
     nn.BatchNorm2d: "batch_norm",
     nn.BatchNorm3d: "batch_norm",
@@ -373,3 +376,9 @@ MODULE_OPS: dict[type[nn.Module], str] = {
     nn.Softmax: "softmax",
     nn.Flatten: "flatten",
 }
+
+# ATen operators that take the module's state before the input: ``aten.embedding(weight,
+# indices)``. A ``call_module`` of one lists the state first in ``NodeIR.inputs``, in the order
+# the same operator has in an exported graph; every other module lists its input first, then
+# its parameters and buffers in registration order (``linear(input, weight, bias)``).
+STATE_FIRST_OPS: frozenset[str] = frozenset({"embedding"})

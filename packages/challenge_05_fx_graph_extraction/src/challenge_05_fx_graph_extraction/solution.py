@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
@@ -39,6 +40,7 @@ from challenge_05_fx_graph_extraction.breaks import (
 from challenge_05_fx_graph_extraction.ir import (
     MODULE_OPS,
     PYTHON_OPERATORS,
+    STATE_FIRST_OPS,
     ExtractedGraph,
     GraphIR,
     GraphSummary,
@@ -81,37 +83,22 @@ def extract_graph(
     *,
     method: Method | str = Method.EXPORT,
     dynamic_dims: DynamicDims | None = None,
+    strict: bool = False,
 ) -> ExtractedGraph:
-    """Capture ``model`` as an FX graph and describe it as a standardized ``GraphIR``.
+    """Capture ``model`` and describe the graph as a ``GraphIR`` (contract: ``starter.py``).
 
-    Args:
-        model: the module to capture (put it in eval mode first for inference graphs).
-        example_inputs: a tuple or list of tensors, the positional arguments of ``forward``.
-        method: ``Method.EXPORT`` (ATen graph, fake-tensor shapes), ``Method.SYMBOLIC_TRACE``
-            (torch-level graph from Python proxies) or ``Method.DYNAMO`` (torch-level graph from
-            bytecode), or the same as a string.
-        dynamic_dims: one entry per example input: ``None`` or ``{dim: name}``, a name being a
-            str or a ``torch.export.Dim`` (to give bounds); equal names share one symbol, e.g.
-            ``({0: "batch", 1: "seq"}, {0: "batch", 1: "seq"})``. Export and dynamo only.
-
-    Returns:
-        ``ExtractedGraph(graph_module, ir)``: ``graph_module(*example_inputs)`` computes what
-        the model does; with dynamic dims it accepts other sizes along them.
-
-    Raises:
-        TypeError: ``model`` is not an ``nn.Module``, ``example_inputs`` is not a sequence of
-            tensors, ``method`` is not a Method/str, or ``dynamic_dims`` has the wrong types.
-        ValueError: an unknown method; ``dynamic_dims`` with symbolic_trace, of the wrong
-            length, with a dim out of range or an example size below 2, or one name used for
-            two different sizes.
-        ExtractionError: the method cannot capture the model; ``.construct`` says why.
+    Beyond the contract: symbolic_trace graphs get their shapes from ``FakeTensorProp`` (shapes
+    and dtypes only, no arithmetic, so the cost does not grow with the input size); export and
+    dynamo graphs already carry fake values in ``node.meta``; every argument is validated up
+    front, before any tracer runs.
     """
     _check_model(model)
     inputs = _check_inputs(example_inputs)
     how = _check_method(method)
+    _check_strict(strict, how)
     shapes = _dynamic_shapes(dynamic_dims, inputs, how)
     try:
-        gm = _capture(model, inputs, how, shapes)
+        gm = _capture(model, inputs, how, shapes, strict)
     except Exception as exc:  # every tracer failure becomes one error that names the construct
         message = f"{type(exc).__name__}: {exc}"
         raise ExtractionError(
@@ -126,23 +113,163 @@ def extract_graph(
 
 
 def _capture(
-    model: nn.Module, inputs: tuple[Tensor, ...], method: Method, shapes: _Shapes | None
+    model: nn.Module,
+    inputs: tuple[Tensor, ...],
+    method: Method,
+    shapes: _Shapes | None,
+    strict: bool,
 ) -> torch.fx.GraphModule:
     """The method's GraphModule, callable like the model, with shape metadata on every node."""
     if method is Method.EXPORT:
-        program = torch.export.export(model, inputs, dynamic_shapes=shapes)
+        # strict=False (torch's default since 2.5, pinned here): run forward as Python with
+        # fake tensors and record what reaches the dispatcher. strict=True: Dynamo's bytecode
+        # analysis first, which rejects more Python but guarantees the trace is sound.
+        program = torch.export.export(model, inputs, dynamic_shapes=shapes, strict=strict)
         # check_guards=False: no extra `_guards_fn` node; the IR describes the graph as it runs
         return program.module(check_guards=False)
     if method is Method.DYNAMO:
-        import torch._dynamo as dynamo  # on first use: importing dynamo costs seconds
-
-        # assume_static_by_default: only the dims the caller marked become symbolic
-        result = dynamo.export(model, assume_static_by_default=True, dynamic_shapes=shapes)
-        gm: torch.fx.GraphModule = result(*inputs).graph_module
-        return gm
-    gm = torch.fx.symbolic_trace(model)
+        return _capture_with_compile(model, inputs, shapes)
+    gm = _symbolic_trace(model, len(inputs))
     # Fake tensors carry shape and dtype through every op without computing anything.
     FakeTensorProp(gm, FakeTensorMode(allow_non_fake_inputs=True)).propagate(*inputs)
+    return gm
+
+
+def _capture_with_compile(
+    model: nn.Module, inputs: tuple[Tensor, ...], shapes: _Shapes | None
+) -> torch.fx.GraphModule:
+    """Dynamo's graph through the public route: ``torch.compile`` with a backend that keeps the
+    GraphModule it is handed. ``fullgraph=True`` turns a graph break (which would hand the
+    backend several graphs) into an error naming the construct.
+
+    Dynamo lifts parameters and buffers to graph inputs and orders inputs by first use; the
+    graph is rewritten to read the state with ``get_attr`` and to take exactly the caller's
+    inputs, in ``forward``'s order, so it runs like the model.
+    """
+    captured: list[tuple[torch.fx.GraphModule, list[Any]]] = []
+
+    def keep_graph(gm: torch.fx.GraphModule, example_inputs: list[Any]) -> Any:
+        captured.append((gm, list(example_inputs)))
+        return gm.forward
+
+    args = [x.detach() for x in inputs]  # own tensor objects: mark_dynamic tags them
+    for i, spec in enumerate(shapes or ()):
+        for d, dim in (spec or {}).items():
+            low, high = getattr(dim, "min", None), getattr(dim, "max", None)
+            torch._dynamo.mark_dynamic(
+                args[i],
+                d,
+                min=low if isinstance(low, int) and low > 2 else None,
+                max=high if isinstance(high, int) and high < 2**62 else None,
+            )
+    torch.compiler.reset()  # a cached compile of this forward would not call the backend
+    try:
+        out = torch.compile(model, backend=keep_graph, fullgraph=True)(*args)
+    finally:
+        torch.compiler.reset()
+    ((gm, example),) = captured  # fullgraph: exactly one graph
+    with warnings.catch_warnings():
+        # get_attr nodes are added before the new root holding their tensors exists; FX warns
+        # about each, although the GraphModule built at the end resolves all of them
+        warnings.simplefilter("ignore", UserWarning)
+        return _as_model_graph(gm, example, model, args, out)
+
+
+def _as_model_graph(
+    gm: torch.fx.GraphModule,
+    example: list[Any],
+    model: nn.Module,
+    args: list[Tensor],
+    out: Any,
+) -> torch.fx.GraphModule:
+    """Rewrite a backend's graph to be called like ``model``: lifted state becomes ``get_attr``,
+    size inputs are read off the tensors, user inputs come in ``forward``'s order."""
+    graph = gm.graph
+    owners = {id(t): name for name, t in (*model.named_parameters(), *model.named_buffers())}
+    position = {id(x): i for i, x in enumerate(args)}
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    state: dict[str, Any] = {}
+    by_position: dict[int, torch.fx.Node] = {}
+    sizes: list[tuple[torch.fx.Node, Any]] = []
+    anchor = placeholders[-1]
+    for node, value in zip(placeholders, example, strict=True):
+        if id(value) in position:
+            by_position[position[id(value)]] = node
+            continue
+        if not isinstance(value, Tensor):
+            sizes.append((node, _value(node)))  # a SymInt size: recomputed from the inputs
+            continue
+        name = owners.get(id(value)) or f"_lifted_{len(state)}"
+        state[name] = value
+        with graph.inserting_after(anchor):
+            attr = graph.get_attr(name)
+        node.replace_all_uses_with(attr)
+        graph.erase_node(node)
+    for i, x in enumerate(args):  # an input the graph never reads still takes its place
+        if i not in by_position:
+            with graph.inserting_before(next(iter(graph.nodes))):
+                by_position[i] = graph.placeholder(f"unused_{i}")
+            by_position[i].meta["val"] = x
+    for i in reversed(range(len(args))):
+        first = next(iter(graph.nodes))
+        if first is not by_position[i]:
+            first.prepend(by_position[i])
+    for node, size in sizes:
+        _read_size_from_inputs(graph, node, size, [by_position[i] for i in range(len(args))])
+    output = next(n for n in graph.nodes if n.op == "output")
+    flat = output.args[0]
+    if isinstance(out, Tensor) and isinstance(flat, (tuple, list)) and len(flat) == 1:
+        output.args = (flat[0],)  # the model returns one tensor, not a 1-tuple
+    result = torch.fx.GraphModule(state, graph, class_name=type(model).__name__)
+    result.recompile()
+    return result
+
+
+def _read_size_from_inputs(
+    graph: torch.fx.Graph, node: torch.fx.Node, size: Any, inputs: list[torch.fx.Node]
+) -> None:
+    """Replace a SymInt placeholder by ``x.size(d)`` of the first input dimension that is it."""
+    expr = str(size.node.expr) if isinstance(size, torch.SymInt) else None
+    for source in inputs:
+        value = _value(source)
+        for d, dim in enumerate(getattr(value, "shape", ())):
+            if isinstance(dim, torch.SymInt) and str(dim.node.expr) == expr:
+                with graph.inserting_after(inputs[-1]):
+                    read = graph.call_method("size", (source, d))
+                read.meta["example_value"] = dim
+                node.replace_all_uses_with(read)
+                graph.erase_node(node)
+                return
+    raise ValueError(f"graph input {node.name} is a size no input dimension has")
+
+
+def _symbolic_trace(model: nn.Module, n_given: int) -> torch.fx.GraphModule:
+    """``symbolic_trace`` with every defaulted argument the caller did not give fixed to its
+    default (``concrete_args``, as Hugging Face's tracer does): ``forward(x, mask=None)`` called
+    with ``(x,)`` is traced as the ``mask is None`` path, not with a Proxy standing for a mask.
+
+    FX keeps a placeholder and an assertion for each concrete argument; both are removed, so
+    the graph takes exactly the caller's inputs.
+    """
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = [p for p in inspect.signature(model.forward).parameters.values() if p.kind in kinds]
+    concrete = {p.name: p.default for p in params[n_given:] if p.default is not p.empty}
+    gm = torch.fx.symbolic_trace(model, concrete_args=concrete or None)
+    if not concrete:
+        return gm
+    fixed = [n for n in gm.graph.nodes if n.op == "placeholder"][n_given:]
+    doomed: dict[torch.fx.Node, None] = {}
+    for node in fixed:  # the placeholder and the checks that read it (nothing else does)
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current not in doomed:
+                doomed[current] = None
+                stack.extend(current.users)
+    order = {node: k for k, node in enumerate(gm.graph.nodes)}
+    for node in sorted(doomed, key=order.__getitem__, reverse=True):  # readers first
+        gm.graph.erase_node(node)
+    gm.recompile()
     return gm
 
 
@@ -194,7 +321,9 @@ def _build_ir(
                 target = _module_target(module)
                 state: list[tuple[str, Tensor]] = [*module.named_parameters(prefix=node.target)]
                 state += module.named_buffers(prefix=node.target)
-                read += [register(t, name) for name, t in state]
+                held = [register(t, name) for name, t in state]
+                # the ATen operator's argument order: embedding(weight, indices), linear(x, w, b)
+                read = [*held, *read] if target[5:] in STATE_FIRST_OPS else [*read, *held]
             else:
                 target = _normalize_target(node.op, node.target)
             metas = _tensor_metas(node.meta.get("val", node.meta.get("example_value")), symbols)
@@ -391,6 +520,9 @@ def _dim_name(label: object, where: str, explicit: dict[str, Dim]) -> str:
 # Matmul-like ops: which input holds the contracted dimension K as its last size.
 _MATMUL_K_INPUT = {"linear": 0, "matmul": 0, "mm": 0, "bmm": 0, "addmm": 1, "baddbmm": 1}
 _CONVOLUTIONS = frozenset({"conv1d", "conv2d", "conv3d", "convolution", "_convolution"})
+# Transposed: weight (C_in, C_out / groups, *kernel); each INPUT element is scattered through
+# C_out / groups * prod(kernel) weights, so K is counted over the input, not the output.
+_TRANSPOSED_CONVOLUTIONS = frozenset({"conv_transpose1d", "conv_transpose2d", "conv_transpose3d"})
 _ATTENTION = frozenset(
     {
         "scaled_dot_product_attention",
@@ -403,18 +535,9 @@ _ATTENTION = frozenset(
 
 
 def summarize(ir: GraphIR) -> GraphSummary:
-    """Op histogram, parameter count, FLOPs and peak activation memory, from the IR alone.
-
-    Args:
-        ir: a ``GraphIR`` (any method).
-
-    Returns:
-        ``GraphSummary``; FLOPs count 2 per multiply-add for matmul-like ops (``linear``,
-        ``matmul``, ``mm``, ``bmm``, ``addmm``, ``baddbmm``), convolutions and scaled-dot-product
-        attention (QK^T and PV), at the example sizes.
-
-    Raises:
-        TypeError: ``ir`` is not a ``GraphIR``.
+    """Op histogram, parameters, FLOPs and peak memory from the IR alone (contract:
+    ``starter.py``). FLOPs per node by operator family; the peak in one pass with a
+    precomputed free list, O(nodes + edges).
     """
     if not isinstance(ir, GraphIR):
         raise TypeError(f"ir must be a GraphIR, got {type(ir).__name__}")
@@ -446,6 +569,8 @@ def _node_flops(ir: GraphIR, node: NodeIR) -> int:
     if op in _MATMUL_K_INPUT and len(metas) > _MATMUL_K_INPUT[op]:
         k = metas[_MATMUL_K_INPUT[op]].shape[-1]
         return 2 * out.numel * k  # each output element: K multiply-adds
+    if op in _TRANSPOSED_CONVOLUTIONS and len(metas) > 1:
+        return 2 * metas[0].numel * _prod(metas[1].shape[1:])
     if op in _CONVOLUTIONS and len(metas) > 1:
         kernel = _prod(metas[1].shape[1:])  # weight (C_out, C_in / groups, *kernel)
         return 2 * out.numel * kernel
@@ -491,16 +616,8 @@ def _peak_activation_bytes(ir: GraphIR) -> int:
 
 
 def to_dot(ir: GraphIR) -> str:
-    """Graphviz DOT text for the IR, one statement per line.
-
-    Every node is ``"<name>" [label="...", ...];`` (inputs drawn as ellipses, graph outputs
-    with ``peripheries=2``); its label lists the name, the target, the parameters/buffers it
-    reads and each output's shape and dtype (symbolic sizes when dynamic). Every input read from
-    another node is an edge ``"<src>" -> "<dst>";`` (once per pair). Render it with
-    ``svg.render_svg`` or ``dot -Tsvg``.
-
-    Raises:
-        TypeError: ``ir`` is not a ``GraphIR``.
+    """Graphviz DOT text for the IR (format: ``starter.py``). Edges are drawn once per
+    (source, reader) pair; render with ``svg.render_svg`` or ``dot -Tsvg``.
     """
     if not isinstance(ir, GraphIR):
         raise TypeError(f"ir must be a GraphIR, got {type(ir).__name__}")
@@ -544,20 +661,9 @@ def _quote(text: str) -> str:
 
 
 def explain_breaks(model: nn.Module, example_inputs: Sequence[Tensor]) -> BreakReport:
-    """Where and why dynamo breaks the model's graph, via ``torch._dynamo.explain``.
-
-    Runs ``model`` once on ``example_inputs`` (side effects happen).
-
-    Args:
-        model: the module to inspect.
-        example_inputs: a tuple or list of tensors, the positional arguments of ``forward``.
-
-    Returns:
-        ``BreakReport``: graph and op counts, and one ``GraphBreak`` (first line of dynamo's
-        reason, its ``Construct``, the ``file:line`` of the user code) per break.
-
-    Raises:
-        TypeError: ``model`` is not an ``nn.Module`` or ``example_inputs`` not tensors.
+    """Where and why dynamo breaks the model's graph (contract: ``starter.py``), from
+    ``torch._dynamo.explain``: each reason's first line, its construct, and the innermost frame
+    of its user stack.
     """
     _check_model(model)
     inputs = _check_inputs(example_inputs)
@@ -601,6 +707,13 @@ def _check_inputs(example_inputs: object) -> tuple[Tensor, ...]:
         if not isinstance(x, Tensor):
             raise TypeError(f"example_inputs[{i}] must be a torch.Tensor, got {type(x).__name__}")
     return tuple(example_inputs)
+
+
+def _check_strict(strict: object, method: Method) -> None:
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
+    if strict and method is not Method.EXPORT:
+        raise ValueError(f"strict=True applies to method='export' only, not {method.value!r}")
 
 
 def _check_method(method: object) -> Method:

@@ -9,13 +9,19 @@ Run the tests with ``uv run prep test 05`` (``--task K`` for one task); ``uv run
 gives progressive hints. The README's "Tasks" section explains each TODO.
 
 The library calls you need:
-- ``torch.export.export(model, args, dynamic_shapes=...)`` -> ``ExportedProgram``; its
+- ``torch.export.export(model, args, dynamic_shapes=..., strict=...)`` -> ``ExportedProgram``; its
   ``.module(check_guards=False)`` is a runnable ``GraphModule`` whose nodes carry fake values in
   ``node.meta["val"]``;
-- ``torch.fx.symbolic_trace(model)`` -> ``GraphModule`` with no shapes at all: propagate them
-  (``torch.fx.passes.shape_prop.ShapeProp`` runs real tensors; ``FakeTensorProp`` runs fake ones);
-- ``torch._dynamo.export(model, assume_static_by_default=True, dynamic_shapes=...)(*args)``
-  -> ``ExportResult(graph_module, guards)``; nodes carry ``node.meta["example_value"]``;
+- ``torch.fx.symbolic_trace(model, concrete_args=...)`` -> ``GraphModule`` with no shapes at
+  all: propagate them (``torch.fx.passes.shape_prop.ShapeProp`` runs real tensors;
+  ``FakeTensorProp`` runs fake ones);
+- ``torch.compile(model, backend=keep, fullgraph=True)(*args)``: Dynamo calls
+  ``keep(gm, example_inputs)`` with the graph it captured (return ``gm.forward``); nodes carry
+  ``node.meta["example_value"]``. Parameters and buffers arrive lifted as extra placeholders
+  (their example inputs are the model's own tensors: find them by identity), and
+  ``torch._dynamo.mark_dynamic(x, dim, min=, max=)`` makes a dim symbolic (a SymInt
+  placeholder per size then appears too). ``fullgraph=True`` turns a graph break into an
+  error; ``torch.compiler.reset()`` first, or a cached compile skips your backend;
 - ``torch._dynamo.explain(model)(*args)`` -> graph count, op count and ``break_reasons``.
 """
 
@@ -25,6 +31,7 @@ from collections.abc import Mapping, Sequence
 
 from torch import Tensor, nn
 from torch.export import Dim
+from torch.fx import GraphModule
 
 from challenge_05_fx_graph_extraction.breaks import (
     BreakReport,
@@ -70,6 +77,7 @@ def extract_graph(
     *,
     method: Method | str = Method.EXPORT,
     dynamic_dims: DynamicDims | None = None,
+    strict: bool = False,
 ) -> ExtractedGraph:
     """Capture ``model`` as an FX graph and describe it as a standardized ``GraphIR``.
 
@@ -77,11 +85,18 @@ def extract_graph(
         model: the module to capture (the tests pass eval-mode models).
         example_inputs: a tuple or list of tensors, the positional arguments of ``forward``.
         method: ``Method.EXPORT``, ``Method.SYMBOLIC_TRACE`` or ``Method.DYNAMO``, or the same
-            as a string (``"export"``...).
+            as a string (``"export"``...). ``DYNAMO`` captures through ``torch.compile`` with
+            a backend that keeps the graph; turn it into a graph called like the model
+            (lifted state read with ``get_attr``, size inputs read off the tensors, the user's
+            inputs in ``forward``'s order, a single returned tensor not wrapped in a tuple).
         dynamic_dims: (task 5) one entry per example input: ``None`` or ``{dim: name}``, a name
             being a str or a ``torch.export.Dim`` (which can carry min/max); equal names share
             one symbol, e.g. ``({0: "batch", 1: "seq"}, {0: "batch", 1: "seq"})`` for BERT's
             ids and mask. Export and dynamo only.
+        strict: export only. ``False`` (torch's default, passed explicitly): non-strict
+            export runs ``forward`` as ordinary Python on fake tensors and records the ATen ops
+            that reach the dispatcher. ``True``: Dynamo analyses the bytecode first (sound, but
+            rejects more Python).
 
     Returns:
         ``ExtractedGraph(graph_module, ir)``: ``graph_module(*example_inputs)`` computes what the
@@ -90,21 +105,73 @@ def extract_graph(
         normalized target, the names it reads and its outputs' ``TensorMeta``, parameters and
         buffers by fully qualified name (tied weights once), and with dynamic dims each
         ``TensorMeta.sym_shape`` spelled in the user's names (``("batch", "seq", "384")``).
+        A CALL node's ``inputs`` hold every node its FX node reads (``node.all_input_nodes``:
+        positional and keyword arguments, lists such as ``torch.cat``'s flattened), in order; a
+        ``call_module`` adds its parameters and buffers after its inputs, or before them for an
+        operator that takes its state first (``ir.STATE_FIRST_OPS``: ``embedding(weight,
+        indices)``). ``forward`` arguments with defaults that ``example_inputs`` does not
+        reach keep their defaults (``forward(x, mask=None)`` called with ``(x,)``): with
+        symbolic_trace pass them as ``concrete_args`` and drop the placeholders and checks FX
+        keeps for them, so the graph takes exactly the given inputs.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``example_inputs`` is not a tuple/list of
             tensors; ``method`` is neither a Method nor a str; ``dynamic_dims`` is not a sequence
-            of mappings from int dims to str/Dim names.
+            of mappings from int dims to str/Dim names; ``strict`` is not a bool.
         ValueError: an unknown method string; ``dynamic_dims`` with symbolic_trace, with one entry
             too many or too few, a dim out of range, an example size below 2 (torch specializes
-            0 and 1), a name that is not an identifier, or one name used for two sizes.
+            0 and 1), a name that is not an identifier, or one name used for two sizes;
+            ``strict=True`` with a method other than export.
         ExtractionError: the method cannot capture the model. Catch the tracer's exception and
             raise ``ExtractionError(method, Construct.classify(message), message, model_name)``
             from it, so the caller learns which construct (``breaks.Construct``) to fix.
     """
     raise NotImplementedError(
-        "TODO(05.1): validate the arguments, capture with the chosen method, then walk the "
-        "graph once to build its GraphIR - see README task 1"
+        "TODO(05.1): validate the arguments (types and values above), then return "
+        "ExtractedGraph(gm, _build_ir(...)) with gm from _capture - see README task 1"
+    )
+
+
+def _capture(
+    model: nn.Module,
+    inputs: tuple[Tensor, ...],
+    method: Method,
+    shapes: tuple[dict[int, Dim] | None, ...] | None,
+    strict: bool,
+) -> GraphModule:
+    """The method's GraphModule, called like the model (``gm(*inputs)``), with a shape on every
+    node (``node.meta["val"]`` or ``["example_value"]``). ``shapes`` is ``_dynamic_shapes``'s
+    result. Let the tracer's exception propagate: ``extract_graph`` wraps it."""
+    raise NotImplementedError(
+        "TODO(05.1): capture with export (strict as given), symbolic_trace (defaults as "
+        "concrete_args, then shape propagation) or torch.compile - see README task 1"
+    )
+
+
+def _normalize_target(op: str, target: object) -> str:
+    """A ``call_function``/``call_method`` target in the IR's vocabulary (rules: ``ir.py``):
+    ``aten.<op>.<overload>``, ``aten.<op>``, ``python.<module>.<qualname>`` or
+    ``method.<name>``."""
+    raise NotImplementedError(
+        "TODO(05.1): map OpOverloads, Python operators, torch functions and methods to the "
+        "IR's target names - see README task 1"
+    )
+
+
+def _build_ir(
+    gm: GraphModule,
+    model: nn.Module,
+    method: Method,
+    n_inputs: int,
+    dim_names: Mapping[tuple[int, int], str],
+) -> GraphIR:
+    """Walk ``gm.graph`` once and describe every node (``extract_graph``'s Returns section):
+    INPUT nodes, CALL nodes with ``_normalize_target``'s names, the inputs each reads, state
+    by FQN (found by tensor identity) and ``TensorMeta``s (``dim_names`` maps (input index,
+    dim) to the user's name for ``sym_shape``)."""
+    raise NotImplementedError(
+        "TODO(05.1): walk the graph once: inputs, calls, the names each reads, state by FQN, "
+        "TensorMeta per output - see README task 1"
     )
 
 
@@ -136,7 +203,9 @@ def summarize(ir: GraphIR) -> GraphSummary:
           ATen-vocabulary targets only: ``linear``/``matmul``/``mm``/``bmm`` (K = last size of
           input 0), ``addmm``/``baddbmm`` (K = last size of input 1), convolutions
           (``conv1d/2d/3d``, ``convolution``, ``_convolution``: K = prod(weight.shape[1:]),
-          weight = input 1) and scaled-dot-product attention (q (..., L, E), k (..., S, E),
+          weight = input 1), transposed convolutions (``conv_transpose1d/2d/3d``: weight
+          (C_in, C_out / groups, *kernel), so FLOPs = 2 * input0.numel * prod(weight.shape[1:]))
+          and scaled-dot-product attention (q (..., L, E), k (..., S, E),
           v (..., S, Ev): 2*prod(q.shape[:-1])*S*(E + Ev)); FLOPs = 2 * out.numel * K for the
           others; skip a node with any -1 size;
         - ``peak_activation_bytes``: a node's outputs are live from its own step through the

@@ -1,10 +1,11 @@
 """Challenge 06 - FX graph passes: the baseline (simple and obviously correct).
 
-Each pass deep-copies the GraphModule (weights included) and edits the copy, so it can never
-change its input. DCE repeats whole-graph sweeps until nothing changes; CSE compares every
-node with every earlier one. Both are quadratic in the worst case and fine for small graphs;
-``solution.py`` does each in one sweep and copies no weights.
-"""
+The contract of every function is in ``starter.py``. Each pass deep-copies the GraphModule
+(weights included) and edits the copy. DCE repeats whole-graph sweeps until nothing changes;
+CSE compares every node with every earlier one. Both are quadratic in the worst case and fine
+for small graphs; ``solution.py`` does each in one sweep. Where mutation makes a pass subtle,
+the baseline declines instead of reasoning: CSE and constant folding do nothing at all on a
+graph that writes anything in place."""
 
 from __future__ import annotations
 
@@ -74,25 +75,34 @@ def _is_random(gm: fx.GraphModule, node: Node) -> bool:
     if node.op not in ("call_function", "call_method", "call_module"):
         return False
     module = _submodule(gm, node)
-    if module is not None:
-        return isinstance(module, _DropoutNd) and module.training
+    if module is not None:  # dropout anywhere inside, e.g. in a TransformerEncoderLayer
+        return any(
+            m.training
+            and (isinstance(m, _DropoutNd) or isinstance(getattr(m, "dropout", None), float))
+            for m in module.modules()
+        )
     name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
     return name.startswith("rand") or name.rstrip("_") in _RANDOM
 
 
 def _mutates(gm: fx.GraphModule, node: Node) -> bool:
-    """In-place ops, side effects, and modules that update state or may."""
+    """In-place ops, side effects, and calls that update state or may (modules and functions
+    from outside torch and Python's operators)."""
     if node.op in ("placeholder", "output"):
         return True
     if node.op == "get_attr":
         return False
     module = _submodule(gm, node)
     if module is not None:
-        updates_stats = isinstance(module, _BatchNorm) and module.training
-        if getattr(module, "inplace", False) or updates_stats:
-            return True
+        for m in module.modules():
+            if getattr(m, "inplace", False) or (isinstance(m, _BatchNorm) and m.training):
+                return True
         torch_nn = type(module).__module__.startswith("torch.nn.")
         return not (torch_nn or isinstance(module, LinearActivation))
+    if node.op == "call_function":
+        where = str(getattr(node.target, "__module__", None) or "")
+        if where.split(".")[0] not in ("torch", "_operator", "math", "builtins"):
+            return True  # a function of yours kept as one call: it may do anything
     name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
     in_place = name.endswith("_") and not name.endswith("__")
     return in_place or name in _SIDE_EFFECTS or node.kwargs.get("inplace") is True
@@ -102,8 +112,7 @@ def _mutates(gm: fx.GraphModule, node: Node) -> bool:
 
 
 def fold_conv_bn(gm: fx.GraphModule) -> fx.GraphModule:
-    """Fold each eval-mode ``BatchNorm2d`` into the ``Conv2d`` feeding it (conv output read by
-    the BN alone). See solution.py for the full contract."""
+    """Fold each eval-mode ``BatchNorm2d`` into the ``Conv2d`` feeding it, in float32."""
     gm = _copy(gm)
     for node in list(gm.graph.nodes):
         bn = _submodule(gm, node)
@@ -152,8 +161,7 @@ def _activation(gm: fx.GraphModule, node: Node) -> Activation | None:
 
 
 def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
-    """Replace ``nn.Linear`` + ReLU/GELU (module, function or method) by one
-    ``LinearActivation``. See solution.py for the full contract."""
+    """Match each activation form, then check its input is a single-reader ``nn.Linear``."""
     gm = _copy(gm)
     for node in list(gm.graph.nodes):
         activation = _activation(gm, node)
@@ -177,8 +185,7 @@ def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
 
 
 def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:
-    """Remove unread nodes without side effects, sweeping until nothing changes. See
-    solution.py for the full contract."""
+    """Remove unread nodes without side effects, sweeping until nothing changes."""
     gm = _copy(gm)
     changed = True
     while changed:
@@ -194,8 +201,8 @@ def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:
 
 
 def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:
-    """Precompute pure computations on parameters and literals into buffers. See solution.py
-    for the full contract."""
+    """Evaluate every constant node, then fold those a non-constant node reads; nothing at
+    all when the graph writes anything in place."""
     gm = _copy(gm)
     if any(_mutates(gm, n) for n in gm.graph.nodes if n.op not in ("placeholder", "output")):
         return _done(gm)  # something is written in place: do not reason about it, fold nothing
@@ -215,6 +222,14 @@ def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:
                     values[node] = getattr(args[0], str(node.target))(*args[1:], **kwargs)
                 else:
                     values[node] = node.target(*args, **kwargs)
+    # A constant the graph returns, and every constant it is computed from, stays computed on
+    # each call: folded, it would be one buffer (or a view of one) that the caller may write to.
+    kept: set[Node] = set()
+    for node in reversed(list(gm.graph.nodes)):
+        if node.op == "output" or node in kept:
+            kept.update(n for n in node.all_input_nodes if n in values)
+    for node in kept:
+        values.pop(node)
     for node in list(gm.graph.nodes):
         value = values.get(node)
         readers_not_constant = any(u not in values for u in node.users)
@@ -248,15 +263,16 @@ def _signature(node: Node) -> tuple[Any, ...]:
 
 
 def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:
-    """Merge nodes with the same op, target, arguments and keyword arguments, comparing each
-    node with every earlier one since the last mutation. See solution.py for the contract."""
+    """Compare each node with every earlier one; nothing at all when the graph writes
+    anything in place (which merges are then safe depends on aliasing)."""
     gm = _copy(gm)
+    if any(_mutates(gm, n) for n in gm.graph.nodes if n.op not in ("placeholder", "output")):
+        # Something is written in place: which merges are safe then depends on which tensors
+        # share memory with the one written. Do not reason about it: merge nothing.
+        return _done(gm)
     earlier: list[Node] = []
     for node in list(gm.graph.nodes):
         if node.op in ("placeholder", "output"):
-            continue
-        if _mutates(gm, node):
-            earlier = []  # values computed before a mutation may not equal those after it
             continue
         if _is_random(gm, node) or any(
             isinstance(v, torch.Tensor) for v in pytree.tree_leaves((node.args, node.kwargs))
@@ -276,16 +292,18 @@ def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:
 
 
 def _outputs(gm: fx.GraphModule, inputs: Sequence[Any]) -> list[Any]:
+    """The outputs of a private copy of ``gm`` (its modules may update state, e.g. BatchNorm
+    statistics) on copies of the inputs (it may write to them), under a fixed seed."""
+    private = copy.deepcopy(gm)
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(0)
-        out = gm(*[x.clone() if isinstance(x, torch.Tensor) else x for x in inputs])
+        out = private(*[x.clone() if isinstance(x, torch.Tensor) else x for x in inputs])
     return list(pytree.tree_leaves(out))
 
 
 class PassManager:
-    """Run passes in order; with ``verify``, compare outputs on the sample inputs after each
-    pass and raise ``PassVerificationError`` naming the pass that changed them. See solution.py
-    for the full contract."""
+    """Run the passes, comparing outputs with ``torch.allclose`` after each; every run
+    uses a deep copy of the graph, cloned inputs and seed 0."""
 
     def __init__(
         self,

@@ -3,18 +3,21 @@
 Three workloads, on the CPU (the passes target CPU inference; ``prep.device`` is not consulted):
 
 1. CNN forward, at batch 1 (latency) and batch 8 (throughput): the eager model, the graph after
-   the baseline's and the solution's pipeline (all five passes), and
-   ``torch.fx.experimental.optimization.fuse`` - the library's own conv-bn folding - as the
-   library row. Ratios are against eager: the speedup folding buys.
+   the baseline's and the solution's pipeline (all five passes), and three library rows:
+   ``torch.fx.experimental.optimization.fuse`` (torch's own conv-bn folding),
+   ``optimize_for_inference`` (folding, dropout removal and oneDNN/MKLDNN layouts) and
+   ``torch.compile`` (Inductor's generated C++). Ratios are against eager.
 2. MLP forward: the same rows; here the gain is linear+activation fusion.
 3. Pass pipeline: how long the five passes take on a deep CNN's graph (the compile-time cost),
    baseline vs solution, with ``fuse`` (which also traces) for scale.
+
+``report`` then times every forward row against eager *in alternation* (``prep.bench.paired``),
+the figure to trust on a shared machine: sequential medians drift with the load.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -23,6 +26,7 @@ import torch
 import torch.fx as fx
 from torch import nn
 from torch.fx.experimental.optimization import fuse as torch_fuse
+from torch.fx.experimental.optimization import optimize_for_inference
 
 from challenge_06_fx_pass import models
 from challenge_06_fx_pass.checks import ATOL, RTOL
@@ -38,8 +42,9 @@ PIPELINE = (
 )
 
 
-# Per forward workload, the eager model and the solution's graph, for report()'s paired timing.
-_PAIRS: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {}
+# Per forward workload, its candidates, for report()'s paired timing against eager.
+_FORWARD: dict[str, dict[str, Callable[[], object]]] = {}
+_PAIRED_ROWS = ("solution", "torch fx fuse", "torch optimize_for_inference", "torch.compile")
 
 
 def _not_implemented(exc: NotImplementedError) -> Callable[[], object]:
@@ -68,6 +73,10 @@ def _forward_candidates(model: nn.Module, x: torch.Tensor) -> dict[str, Callable
         candidates[label] = functools.partial(optimized, x)
     library = torch_fuse(model)
     candidates["torch fx fuse"] = lambda: library(x)
+    frozen = optimize_for_inference(model)  # fold, drop dropout, oneDNN layouts
+    candidates["torch optimize_for_inference"] = lambda: frozen(x)
+    compiled = torch.compile(model)  # Inductor; compiled on the first (untimed) call
+    candidates["torch.compile"] = lambda: compiled(x)
     return candidates
 
 
@@ -106,20 +115,22 @@ def _check_graph(model: nn.Module, x: torch.Tensor) -> Callable[[str, object], N
     return check
 
 
+_CPU = torch.device("cpu")
+
+
 def _cnn_workload(channels: tuple[int, ...], batch: int, size: int) -> bench.Workload:
     cnn = models.build(lambda: models.SmallCNN(channels=channels))
     x = torch.randn(batch, channels[0], size, size, generator=torch.Generator().manual_seed(0))
     name = f"CNN {channels} fwd, batch {batch}, {size}x{size}"
     candidates = _forward_candidates(cnn, x)
-    _PAIRS[name] = (candidates["eager"], candidates["solution"])
-    return bench.Workload(name, candidates, check=_check_against(cnn(x)), reference="eager")
+    _FORWARD[name] = candidates
+    return bench.Workload(
+        name, candidates, check=_check_against(cnn(x)), reference="eager", device=_CPU
+    )
 
 
 def workloads(quick: bool) -> list[bench.Workload]:
     torch.set_grad_enabled(False)  # inference: autograd bookkeeping is not what we measure
-    # One thread: on a small shared CPU, OpenMP threads spinning against other jobs swamp the
-    # effect we measure (medians 100x the minimum); single-threaded numbers are reproducible.
-    torch.set_num_threads(1)
     sizes = (128, 256, 256, 10) if quick else (256, 512, 512, 512, 10)
     mlp = models.build(lambda: models.MLP(sizes=sizes))
     x_vec = torch.randn(
@@ -133,7 +144,7 @@ def workloads(quick: bool) -> list[bench.Workload]:
         cnns.append(_cnn_workload((3, 32, 32, 64, 64), 8, 64))  # throughput: conv-bound
     mlp_name = f"MLP {sizes} fwd, batch {x_vec.shape[0]}"
     mlp_candidates = _forward_candidates(mlp, x_vec)
-    _PAIRS[mlp_name] = (mlp_candidates["eager"], mlp_candidates["solution"])
+    _FORWARD[mlp_name] = mlp_candidates
     return [
         *cnns,
         bench.Workload(
@@ -141,58 +152,49 @@ def workloads(quick: bool) -> list[bench.Workload]:
             candidates=mlp_candidates,
             check=_check_against(mlp(x_vec)),
             reference="eager",
+            device=_CPU,
             notes="GEMM-bound: fusing the activation saves a node and an allocation, not a kernel",
         ),
         bench.Workload(
             name=f"5-pass pipeline on a {blocks}-block CNN graph",
             candidates=_pipeline_candidates(deep),
             check=_check_graph(deep, x_small),
+            device=_CPU,
             notes="time to transform the graph (compile time), not to run it",
         ),
     ]
 
 
-def _paired_speedup(
-    eager: Callable[[], object], optimized: Callable[[], object], pairs: int
-) -> tuple[float, float, float]:
-    """Median, 10th and 90th percentile of t_eager / t_optimized over back-to-back pairs.
-
-    On a shared machine the load drifts during a sequential benchmark (each candidate timed
-    for seconds in turn); timing the two in alternation puts both under the same load.
-    """
-    eager(), optimized()
-    ratios = []
-    for k in range(pairs):
-        first, second = (eager, optimized) if k % 2 == 0 else (optimized, eager)  # no order bias
-        start = time.perf_counter()
-        first()
-        middle = time.perf_counter()
-        second()
-        t_first, t_second = middle - start, time.perf_counter() - middle
-        ratios.append(t_first / t_second if k % 2 == 0 else t_second / t_first)
-    ratios.sort()
-    return ratios[len(ratios) // 2], ratios[len(ratios) // 10], ratios[(9 * len(ratios)) // 10]
-
-
 def report(rows: list[bench.Row], quick: bool) -> dict[str, Any]:
-    """Paired eager-vs-solution speedups, and node counts per pass (solution's PassManager on
-    the test CNN and MLP)."""
+    """Speed-ups over eager timed in alternation (``prep.bench.paired``: both sides of each pair
+    under the same load), and node counts per pass (solution's PassManager on the test CNN and
+    MLP)."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    paired = Table(title="Speed-up of the solution's graph over eager, timed in alternation")
-    for column in ("workload", "median", "p10", "p90", "pairs"):
-        paired.add_column(column, justify="left" if column == "workload" else "right")
-    pairs = 50 if quick else 300
-    speedups: dict[str, float] = {}
-    for name, (eager, optimized) in _PAIRS.items():
-        try:
-            median, low, high = _paired_speedup(eager, optimized, pairs)
-        except NotImplementedError:
-            continue
-        speedups[name] = median
-        paired.add_row(name, f"{median:.3f}x", f"{low:.3f}x", f"{high:.3f}x", str(pairs))
+    pairs = 20 if quick else 60
+    paired = Table(
+        title=f"Speed-up over eager, timed in alternation ({pairs} pairs, 1 torch thread)"
+    )
+    for column in ("workload", "implementation", "median", "p10", "p90"):
+        paired.add_column(
+            column, justify="left" if column in ("workload", "implementation") else "right"
+        )
+    speedups: dict[str, dict[str, list[float]]] = {}
+    for name, candidates in _FORWARD.items():
+        for label in _PAIRED_ROWS:
+            try:
+                # One thread: a pair's two calls then compete for the CPU on equal terms; with
+                # two, OpenMP barriers wait out other jobs' time slices on a shared machine.
+                with bench.threads(1):
+                    timing = bench.paired(candidates["eager"], candidates[label], pairs=pairs)
+            except NotImplementedError:
+                continue
+            speedups.setdefault(name, {})[label] = [timing.median, timing.p10, timing.p90]
+            paired.add_row(
+                name, label, f"{timing.median:.3f}x", f"{timing.p10:.3f}x", f"{timing.p90:.3f}x"
+            )
     console.print(paired)
     solution = bench.implementations(PACKAGE)["solution"]
     table = Table(title="Nodes after each pass (solution, verified)", title_justify="left")

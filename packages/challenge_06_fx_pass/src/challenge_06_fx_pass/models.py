@@ -14,6 +14,11 @@ a plausible bug in it:
 - ``ConstantNet``: parameter-only arithmetic that can be precomputed (``fold_constants``).
 - ``CommonSubexpressionNet``, ``MutationNet``, ``DtypeLiteralNet``: repeated work to merge and
   look-alikes that must not be merged (``eliminate_common_subexpressions``).
+- ``MutatedClonesNet``: equal-looking ``clone`` calls changed differently afterwards (CSE must
+  not merge values that are later written, directly or through a view).
+- ``InputMutationNet``: writes to its input (the pass manager must clone inputs per run).
+- ``SharedBatchNormNet``: one BatchNorm on two branches; in training mode every run updates
+  its statistics (verification must not run the user's modules).
 - ``RandomOpsNet``: random ops, which no pass may drop, merge or fold.
 - ``KitchenSinkNet``: a little of everything, so each pass of a pipeline has work to do.
 
@@ -246,6 +251,48 @@ class RandomOpsNet(nn.Module):
         return x + a - b + c
 
 
+class MutatedClonesNet(nn.Module):
+    """Three equal ``x.clone()`` calls, each changed differently afterwards (one through a
+    view): three different values, however alike the calls look. Shapes: (B, D) -> three
+    (B, D)."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        a = x.clone()
+        b = x.clone()
+        c = x.clone()
+        a.add_(1.0)
+        b.mul_(2.0)
+        c.view(-1).sub_(3.0)  # written through a view: c changes too
+        return a, b, c
+
+
+class InputMutationNet(nn.Module):
+    """Writes to its input in place: whoever runs it twice on the same tensor sees x + 1, then
+    x + 2. Shapes: (B, D) -> (B, D)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.add_(1.0)
+        out: torch.Tensor = x * 2.0
+        return out
+
+
+class SharedBatchNormNet(nn.Module):
+    """One BatchNorm called on two branches (a shared leaf module). Built in eval mode like
+    every case; in training mode each call updates the running statistics, so the statistics
+    after a forward depend on how many times the graph ran. Shapes: (B, 8) -> (B, 8)."""
+
+    def __init__(self, d: int = 8) -> None:
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+        self.bn = nn.BatchNorm1d(d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.bn(x)
+        b = self.bn(torch.relu(self.fc(x)))
+        out: torch.Tensor = a + b
+        return out
+
+
 class KitchenSinkNet(nn.Module):
     """Conv-BN, linear+ReLU, a constant subexpression, a repeated product and a dead branch: each
     pass of the full pipeline has at least one node to remove. Shapes: (B, 3, 8, 8) -> (B, 16)."""
@@ -289,6 +336,9 @@ _CASES: dict[str, tuple[Callable[[], nn.Module], Inputs]] = {
     "mutation": (MutationNet, _float(4, 8)),
     "dtype_literal": (DtypeLiteralNet, lambda g: (torch.randint(-5, 5, (4, 8), generator=g),)),
     "random_ops": (RandomOpsNet, _float(4, 16)),
+    "mutated_clones": (MutatedClonesNet, _float(4, 8)),
+    "input_mutation": (InputMutationNet, _float(4, 8)),
+    "shared_batchnorm": (SharedBatchNormNet, _float(6, 8)),
     "kitchen_sink": (KitchenSinkNet, _float(2, 3, 8, 8)),
 }
 CASE_NAMES = tuple(_CASES)

@@ -6,15 +6,22 @@ for ``nn.Conv2d``/``nn.BatchNorm2d``/``nn.Linear``, ``call_function``/``call_met
 rest). The structural passes (DCE, constant folding, CSE) also work on the flat graphs TorchDynamo
 hands a ``torch.compile`` backend.
 
-Design points (the README's "Complexity and trade-offs" has the reasoning):
+Design points (the README's "Complexity and trade-offs" has the reasoning); the contract of
+every function is in ``starter.py``:
 
-- No weight copies: ``_fresh_copy`` copies the graph and shares the leaf modules and tensors;
-  a pass that must change a module (folding a conv) attaches a new one under a fresh name.
+- Every pass deep-copies its input first (as ``torch.fx.experimental.optimization.fuse``
+  does): the result shares no module, parameter or buffer with the model, so converting or
+  running it cannot change the model. A pass that must change a module (folding a conv)
+  attaches a new one under a fresh name.
 - One sweep each: DCE walks the graph backwards once, CSE forwards once with a hash table.
-- Purity is explicit: in-place ops (``add_``, ``inplace=True``, ``ReLU(inplace=True)``,
-  ``operator.setitem``), random ops, training-mode BatchNorm/Dropout, torch's own list of
-  side-effecting functions and modules this file does not know are never dropped, merged or
-  precomputed, and CSE forgets what it has seen after anything that may mutate.
+- Purity is explicit and shared by all passes: in-place ops (``add_``, ``inplace=True``,
+  ``operator.setitem``), random ops (dropout inside a training-mode composite module
+  included), training-mode BatchNorm anywhere inside a module, torch's own list of
+  side-effecting functions, and modules and functions from outside torch (unknown, so impure)
+  are never dropped, merged or precomputed.
+- CSE is alias-safe without functionalizing: a union-find over "may share memory" edges
+  (views, ``to``, in-place ops, unknown calls) finds every node whose value may be written in
+  place, and those are never merged.
 """
 
 from __future__ import annotations
@@ -66,10 +73,11 @@ def _check_graph_module(gm: object) -> fx.GraphModule:
 
 
 def _fresh_copy(gm: fx.GraphModule) -> fx.GraphModule:
-    """A new GraphModule over a copy of ``gm``'s graph. Leaf modules, parameters and buffers are
-    shared (no weights copied); the module hierarchy holding them is new, so attaching or
-    deleting submodules on the copy leaves ``gm`` as it was."""
-    out = fx.GraphModule(gm, copy.deepcopy(gm.graph), class_name=type(gm).__name__)
+    """A deep copy of ``gm``: graph, submodules, parameters and buffers (as
+    ``torch.fx.experimental.optimization.fuse`` does by default). Anything done to the result
+    later - ``.half()``, ``.to(device)``, running a training-mode BatchNorm - leaves ``gm`` and
+    the model it was traced from as they were."""
+    out = copy.deepcopy(gm)
     out.meta = dict(gm.meta)
     return out
 
@@ -160,9 +168,7 @@ def _is_random(node: Node, modules: dict[str, nn.Module]) -> bool:
     """Draws from a random generator: dropping, merging or precomputing it changes values."""
     if node.op == "call_module":
         module = _module(modules, node)
-        return (isinstance(module, _DropoutNd) and module.training and module.p > 0) or (
-            isinstance(module, nn.RReLU) and module.training
-        )
+        return module is None or _submodule_draws(module)
     if node.op == "call_method":
         return node.target in _RANDOM_METHODS
     if node.op == "call_function":
@@ -173,27 +179,64 @@ def _is_random(node: Node, modules: dict[str, nn.Module]) -> bool:
     return False
 
 
+def _submodule_draws(module: nn.Module) -> bool:
+    """``module`` or a submodule draws random numbers now: training-mode dropout (an
+    ``nn.Dropout`` inside it, or the float ``dropout`` of ``nn.MultiheadAttention`` and the
+    RNNs) or ``RReLU``."""
+    for sub in module.modules():
+        if not sub.training:
+            continue
+        if isinstance(sub, _DropoutNd) and sub.p > 0:
+            return True
+        if isinstance(sub, nn.RReLU):
+            return True
+        rate = getattr(sub, "dropout", None)
+        if isinstance(rate, float) and rate > 0:
+            return True
+    return False
+
+
 def _module_may_mutate(module: nn.Module | None) -> bool:
+    """A call of ``module`` may write state: its own or a submodule's (``inplace=True``,
+    training-mode BatchNorm statistics), or it is a module outside ``torch.nn`` whose effects
+    are unknown (a leaf of a custom tracer)."""
     if module is None:
         return True  # a call_module whose target is gone: assume the worst
-    if getattr(module, "_is_impure", False) or getattr(module, "inplace", False) is True:
-        return True
-    if isinstance(module, _BatchNorm) and module.training and module.track_running_stats:
-        return True  # updates running_mean / running_var / num_batches_tracked
+    for sub in module.modules():
+        if getattr(sub, "_is_impure", False) or getattr(sub, "inplace", False) is True:
+            return True
+        if isinstance(sub, _BatchNorm) and sub.training and sub.track_running_stats:
+            return True  # updates running_mean / running_var / num_batches_tracked
     # a user's leaf module may do anything: only torch.nn's own and ours are known
     in_torch_nn = type(module).__module__.startswith("torch.nn.")
     return not (in_torch_nn or isinstance(module, _KNOWN_PURE_MODULES))
 
 
+# Where a call_function's target comes from decides whether its effects are known: torch's
+# own functions, Python's operators, math and a few builtins are; a function of yours that FX
+# keeps as a leaf (``torch.fx.wrap``) may do anything, exactly like a module of yours.
+_KNOWN_FUNCTION_MODULES = ("torch", "_operator", "operator", "math", "builtins")
+
+
+def _is_known_function(target: object) -> bool:
+    if isinstance(target, (torch._ops.OpOverload, torch._ops.OpOverloadPacket)):
+        return True
+    module = getattr(target, "__module__", None) or ""
+    root = module.split(".")[0]
+    return root in _KNOWN_FUNCTION_MODULES
+
+
 def _may_mutate(node: Node, modules: dict[str, nn.Module]) -> bool:
     """Writes to a tensor (or other state) some other node can see, or has an effect outside
-    the graph (print, assert, grad mode)."""
+    the graph (print, assert, grad mode), or is a call whose effects are unknown."""
     if node.op in ("placeholder", "output", "get_attr"):
         return node.op == "output"
     if node.op == "call_module":
         return _module_may_mutate(_module(modules, node))
     if node.op == "call_function" and (
-        node.target in _SIDE_EFFECT_FUNCTIONS or node.target in _INPLACE_OPERATORS
+        node.target in _SIDE_EFFECT_FUNCTIONS
+        or node.target in _INPLACE_OPERATORS
+        or not _is_known_function(node.target)
     ):
         return True
     schema = getattr(node.target, "_schema", None)  # aten OpOverload: the schema knows
@@ -209,6 +252,74 @@ def _has_side_effects(node: Node, modules: dict[str, nn.Module]) -> bool:
     if node.op in ("placeholder", "output"):
         return True
     return _may_mutate(node, modules) or _is_random(node, modules)
+
+
+# Ops whose result may share memory with an input: views, ops that may return the input
+# itself (``x.to(x.dtype)``, ``contiguous`` of a contiguous tensor, ``reshape``), and in-place
+# ops (they return the tensor they wrote). Anything unknown may alias too.
+_MAY_ALIAS_NAMES = frozenset(
+    {"view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze",
+     "transpose", "t", "permute", "movedim", "moveaxis", "swapaxes", "swapdims", "expand",
+     "expand_as", "narrow", "select", "split", "split_with_sizes", "chunk", "unbind",
+     "tensor_split", "hsplit", "vsplit", "dsplit", "as_strided", "diagonal", "unfold", "real",
+     "imag", "view_as_real", "view_as_complex", "detach", "alias", "contiguous", "to", "type",
+     "type_as", "float", "double", "half", "bfloat16", "int", "long", "bool", "cpu", "cuda",
+     "getitem", "getattr", "identity", "dropout", "align_to", "refine_names", "rename"}
+)  # fmt: skip
+
+
+def _may_alias_input(node: Node, modules: dict[str, nn.Module]) -> bool:
+    """Whether ``node``'s result may share memory with one of its tensor inputs."""
+    if node.op == "call_module":
+        module = _module(modules, node)
+        return (
+            module is None
+            or isinstance(module, (nn.Identity, nn.Flatten, _DropoutNd))
+            or (_module_may_mutate(module))
+        )
+    if node.op not in ("call_function", "call_method"):
+        return False
+    schema = getattr(node.target, "_schema", None)
+    if schema is not None:  # an aten OpOverload says which outputs alias
+        return any(r.alias_info is not None for r in schema.returns)
+    if node.op == "call_function" and not _is_known_function(node.target):
+        return True
+    return _op_name(node).rstrip("_") in _MAY_ALIAS_NAMES or _may_mutate(node, modules)
+
+
+def _written(node: Node, modules: dict[str, nn.Module]) -> list[Node]:
+    """The nodes whose tensors ``node`` may write to (empty when it writes nothing)."""
+    if not _may_mutate(node, modules) or node.op == "output":
+        return []
+    out = node.kwargs.get("out")
+    if isinstance(out, Node):
+        return [out]
+    first = node.args[0] if node.args else None
+    known_target = node.op == "call_method" or (
+        node.op == "call_function" and _is_known_function(node.target)
+    )
+    if known_target and isinstance(first, Node):
+        return [first]  # add_, relu(inplace=True), setitem: the first argument
+    return list(node.all_input_nodes)  # a module or unknown function: any input
+
+
+def _mutated_aliases(graph: fx.Graph, modules: dict[str, nn.Module]) -> set[Node]:
+    """Every node whose value may be written in place somewhere in the graph: the tensors
+    written, and every node that may share memory with one (views of it, what it is a view
+    of). Conservative union-find over "may alias" edges."""
+    parent: dict[Node, Node] = {}
+
+    def find(n: Node) -> Node:
+        while parent.get(n, n) is not n:
+            n = parent[n]
+        return n
+
+    for node in graph.nodes:
+        if _may_alias_input(node, modules):
+            for source in node.all_input_nodes:
+                parent[find(source)] = find(node)
+    written = {find(w) for node in graph.nodes for w in _written(node, modules)}
+    return {node for node in graph.nodes if find(node) in written}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,18 +383,11 @@ def _folded_conv(conv: nn.modules.conv._ConvNd, bn: _BatchNorm) -> nn.modules.co
 
 
 def fold_conv_bn(gm: fx.GraphModule) -> fx.GraphModule:
-    """Fold every eval-mode BatchNorm{1,2,3}d into the Conv{1,2,3}d that feeds it.
+    """Fold eval-mode BatchNorm into the conv feeding it (contract: ``starter.py``).
 
-    Args:
-        gm: a module-level graph (``torch.fx.symbolic_trace``). Not modified.
-
-    Returns:
-        A new GraphModule where each foldable ``conv -> bn`` pair is one conv with adjusted
-        weight and bias. Left alone: BN in training mode or without running statistics, a conv
-        output with other readers, convs of another type or channel count.
-
-    Raises:
-        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    Beyond the contract: BatchNorm1d/3d with Conv1d/3d too; convs matched by exact type (a
+    subclass may override ``forward``); the folded weights computed in float64 and cast back,
+    so folding adds no rounding of its own.
     """
     out = _fresh_copy(_check_graph_module(gm))
     modules = dict(out.named_modules())
@@ -340,20 +444,11 @@ def _activation_of(node: Node, modules: dict[str, nn.Module]) -> Activation | No
 
 
 def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
-    """Replace ``nn.Linear`` followed by ReLU or GELU with one ``LinearActivation`` module.
+    """Fuse ``nn.Linear`` + ReLU/GELU into ``LinearActivation`` (contract: ``starter.py``).
 
-    Matches the activation as a module (``nn.ReLU``, ``nn.GELU``), a function (``F.relu``,
-    ``torch.relu``, ``F.gelu``, in-place variants) or a method (``x.relu()``), keeping GELU's
-    ``approximate`` mode. The linear's output must have no other reader.
-
-    Args:
-        gm: a module-level graph (``torch.fx.symbolic_trace``). Not modified.
-
-    Returns:
-        A new GraphModule with one ``call_module`` node per fused pair (one node fewer each).
-
-    Raises:
-        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    Beyond the contract: in-place forms (``torch.relu_``, ``F.relu(x, inplace=True)``) fuse
+    too (harmless once the linear's output has a single reader), and an activation call with
+    arguments the fused module does not model is left alone.
     """
     out = _fresh_copy(_check_graph_module(gm))
     modules = dict(out.named_modules())
@@ -382,23 +477,11 @@ def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
 
 
 def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:
-    """Remove nodes whose values nobody reads and whose execution has no other effect.
+    """Remove unread nodes without effects (contract: ``starter.py``).
 
-    Kept although unread: placeholders (the signature), in-place ops (``add_``,
-    ``F.relu(x, inplace=True)``, ``nn.ReLU(inplace=True)``, ``operator.setitem``), random ops
-    (they advance the generator every later draw depends on), training-mode BatchNorm (updates
-    running statistics), side-effecting functions (asserts, print, grad-mode switches) and leaf
-    modules from outside ``torch.nn`` (unknown effects). Submodules no node calls are deleted.
-
-    Args:
-        gm: any FX graph. Not modified.
-
-    Returns:
-        A new GraphModule without the dead nodes. One backward sweep: a node's readers are
-        visited before it, so chains of dead nodes go in the same sweep.
-
-    Raises:
-        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    One backward sweep: a node's readers are visited before it, so a chain of dead nodes goes
+    in the same sweep (O(nodes + edges)). Purity is decided by ``_has_side_effects``, shared
+    with CSE and constant folding, so the three passes agree on what a node may do.
     """
     out = _fresh_copy(_check_graph_module(gm))
     modules = dict(out.named_modules())
@@ -431,33 +514,43 @@ def _evaluate(node: Node, env: dict[Node, Any]) -> Any:
     return cast("Callable[..., Any]", node.target)(*args, **kwargs)
 
 
+def _returned_memory(graph: fx.Graph, modules: dict[str, nn.Module]) -> set[Node]:
+    """Nodes whose memory the graph may hand to its caller: the outputs, and what an output
+    may be a view of. Folded into a buffer, such a value would be the same tensor on every
+    call, and a caller writing to one result would change all later ones."""
+    returned: set[Node] = set()
+    for node in reversed(list(graph.nodes)):
+        if node.op == "output" or (node in returned and _may_alias_input(node, modules)):
+            returned.update(node.all_input_nodes)
+    return returned
+
+
 def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:
-    """Precompute every pure computation that depends only on parameters, buffers and literals.
+    """Precompute pure computations on parameters, buffers and literals (contract:
+    ``starter.py``).
 
-    A node is constant when it is a ``get_attr``, or a pure, deterministic ``call_function`` /
-    ``call_method`` whose inputs are all constant. Each constant tensor read by a non-constant
-    node becomes one ``get_attr`` of a new buffer; the constant nodes no one reads any more are
-    removed. Random ops are never folded (each call must draw afresh), nor are modules, and
-    when the graph mutates a constant in place nothing is folded (a value precomputed now
-    would be stale after the first call).
-
-    Args:
-        gm: any FX graph. Not modified.
-
-    Returns:
-        A new GraphModule. Folded values are detached buffers: gradients no longer reach the
-        parameters they came from (this is an inference pass).
-
-    Raises:
-        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    One forward sweep marks the constants, one evaluates them in graph order. State that a
+    module call may write (a training-mode BatchNorm's buffers, anything under a module of
+    unknown effects) is not constant, and when any node writes to a constant nothing is folded.
+    A value the graph returns is recomputed on every call rather than returned as the shared
+    buffer, which a caller could then modify for every later call.
     """
     out = _fresh_copy(_check_graph_module(gm))
     modules = dict(out.named_modules())
+    written_state = [
+        str(n.target) for n in out.graph.nodes if n.op == "call_module" and _may_mutate(n, modules)
+    ]
+
+    def is_state_written(target: str) -> bool:
+        return any(target == p or target.startswith(p + ".") for p in written_state)
+
+    returned = _returned_memory(out.graph, modules)
     constant: set[Node] = set()
     for node in out.graph.nodes:
         inputs_constant = all(n in constant for n in node.all_input_nodes)
         if node.op == "get_attr":
-            constant.add(node)
+            if not is_state_written(str(node.target)):
+                constant.add(node)
         elif node.op == "output":
             break
         elif _may_mutate(node, modules) and any(n in constant for n in node.all_input_nodes):
@@ -465,6 +558,7 @@ def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:
         elif (
             node.op in ("call_function", "call_method")
             and inputs_constant
+            and node not in returned
             and not _has_side_effects(node, modules)
         ):
             constant.add(node)
@@ -534,26 +628,18 @@ def _key(value: Any) -> Hashable:
 
 
 def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:
-    """Merge nodes that compute the same thing: same op, same target, same arguments (after
-    earlier merges), same keyword arguments - literals compared with their types.
+    """Merge nodes that compute the same value (contract: ``starter.py``).
 
-    Never merged: random ops, in-place and other side-effecting ops. After a node that may
-    mutate (``add_``, ``inplace=True``, ``setitem``, training-mode BatchNorm, an unknown
-    module), everything seen so far is forgotten: ``y.sum()`` before and after ``y.mul_(2)``
-    are different values.
-
-    Args:
-        gm: any FX graph. Not modified.
-
-    Returns:
-        A new GraphModule; each merged node's readers read the first occurrence. One forward
-        sweep with a hash table: O(nodes).
-
-    Raises:
-        TypeError: ``gm`` is not a ``torch.fx.GraphModule``.
+    One forward sweep with a hash table keyed on (op, target, args, kwargs), literals keyed with
+    their types: O(nodes). Mutation is handled twice over, because symbolic_trace graphs are not
+    functional: the table is cleared at every op that may write, and a node whose value may be
+    written in place anywhere in the graph (the tensor written, its views, what it is a view
+    of - a conservative union-find over "may alias" edges) is never merged, so two
+    ``x.clone()`` that are later changed differently stay two tensors.
     """
     out = _fresh_copy(_check_graph_module(gm))
     modules = dict(out.named_modules())
+    mutated = _mutated_aliases(out.graph, modules)
     seen: dict[Hashable, Node] = {}
     changed = False
     for node in list(out.graph.nodes):
@@ -562,7 +648,7 @@ def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:
         if _may_mutate(node, modules):
             seen.clear()
             continue
-        if _is_random(node, modules):
+        if _is_random(node, modules) or node in mutated:
             continue
         try:
             key = (node.op, node.target, _key(node.args), _key(node.kwargs))
@@ -587,13 +673,17 @@ def _pass_name(graph_pass: Callable[..., Any]) -> str:
 
 
 def _run_graph(gm: fx.GraphModule, inputs: Sequence[Any]) -> Any:
-    """``gm(*inputs)`` under a fixed seed, without autograd, on copies of the inputs (a graph
-    may write to its inputs in place, which would change the next run's)."""
+    """``gm(*inputs)`` under a fixed seed, without autograd, on copies of the inputs and of
+    ``gm`` itself. Every run then starts from the same state: a graph may write to its inputs
+    in place, draw random numbers, or update module state (a training-mode BatchNorm's running
+    statistics, shared with the user's model), and none of that may leak into the next run or
+    into the model being optimized."""
     args = [a.clone() if isinstance(a, torch.Tensor) else a for a in inputs]
     cuda = sorted({a.device.index or 0 for a in args if isinstance(a, torch.Tensor) and a.is_cuda})
+    private = copy.deepcopy(gm)
     with torch.random.fork_rng(devices=cuda), torch.no_grad():
         torch.manual_seed(0)
-        return gm(*args)
+        return private(*args)
 
 
 def _max_error(name: str, outputs: Any, reference: Any, rtol: float, atol: float) -> float:
@@ -637,19 +727,12 @@ def _max_error(name: str, outputs: Any, reference: Any, rtol: float, atol: float
 
 
 class PassManager:
-    """Run graph passes in order, checking after each that the outputs did not change.
+    """Run passes in order, verifying the outputs after each (contract: ``starter.py``).
 
-    Args:
-        passes: callables ``GraphModule -> GraphModule`` (the functions of this module, or
-            your own), run in the given order.
-        verify: run the graph on the sample inputs before the first pass and after each one,
-            and raise ``PassVerificationError`` naming the first pass that changed an output.
-        rtol, atol: the tolerance of that check (float32 reassociation, e.g. after folding,
-            differs by a few ulps: the defaults leave room for that and no more).
-
-    Raises:
-        TypeError: ``passes`` is not a sequence of callables, or ``verify`` is not a bool.
-        ValueError: a tolerance is negative or not finite.
+    Beyond the contract: each verification run works on a deep copy of the graph module and
+    clones of the inputs under a fixed seed (CUDA generators included); outputs are compared
+    leaf by leaf over the pytree (structure, shape, dtype, then values, integers exactly); a
+    pass that leaves a malformed graph fails ``graph.lint()`` and is named too.
     """
 
     def __init__(
@@ -681,24 +764,7 @@ class PassManager:
         self.history: list[PassResult] = []  # one entry per run(), e.g. per torch.compile graph
 
     def run(self, gm: fx.GraphModule, example_inputs: Sequence[Any] = ()) -> PassResult:
-        """Apply the passes to ``gm`` and report what each did.
-
-        Args:
-            gm: the graph to transform. Not modified (unless a pass of yours modifies it).
-            example_inputs: the positional inputs of ``gm``, one per placeholder; needed when
-                ``verify`` is on (tensors are cloned for every run, so in-place graphs are fine).
-
-        Returns:
-            ``PassResult``: the final GraphModule and one ``PassRecord`` per pass (nodes before
-            and after, seconds, max abs error). Also appended to ``self.history``.
-
-        Raises:
-            TypeError: ``gm`` is not a GraphModule, ``example_inputs`` is not a sequence, or a
-                pass returned something other than a GraphModule.
-            ValueError: ``verify`` is on and ``example_inputs`` does not match the placeholders.
-            PassVerificationError: a pass changed an output beyond the tolerance, or left a
-                malformed graph.
-        """
+        """Apply the passes to ``gm``; one ``PassRecord`` per pass (contract: ``starter.py``)."""
         gm = _check_graph_module(gm)
         if isinstance(example_inputs, (str, bytes)) or not isinstance(example_inputs, Sequence):
             raise TypeError(
@@ -740,15 +806,12 @@ class PassManager:
         return report
 
     def as_backend(self) -> Backend:
-        """A ``torch.compile`` backend: ``torch.compile(model, backend=pm.as_backend())``.
-
-        TorchDynamo calls it once per captured graph with the graph and real example inputs;
-        it runs (and, with ``verify``, checks) the passes and returns the transformed graph
-        module as the compiled callable. Each graph's ``PassResult`` lands in ``history``.
+        """A ``torch.compile`` backend running the passes on each captured graph.
 
         Dynamo lifts parameters to graph inputs and records ``torch.conv2d`` /
         ``F.batch_norm`` calls, not modules, so the module-level passes (conv-bn folding,
         linear fusion) find nothing to do there; DCE, constant folding and CSE apply as usual.
+        Each graph's ``PassResult`` lands in ``history``.
         """
 
         def pass_manager_backend(

@@ -14,9 +14,26 @@ module)``, ``gm.register_buffer(name, tensor)``, ``gm.get_submodule(target)``, t
 ``gm.graph.lint()`` and ``gm.recompile()`` (regenerates ``gm.forward`` from the graph).
 
 Contract for every pass: take a GraphModule, return one computing the same outputs, and never
-change the GraphModule (or model) you were given - copy first (``_copy`` below). A pass that has
-nothing to do returns an equivalent graph, and running a pass twice gives the same graph as
-running it once. ``prep test 06 --task K`` runs one task's tests.
+change the GraphModule (or model) you were given - copy first (``_copy`` below, a deep copy: the
+result shares no module, parameter or buffer with its input, so ``result.half()`` or running a
+training-mode BatchNorm in the result leaves the model alone). A pass that has nothing to do
+returns an equivalent graph, and running a pass twice gives the same graph as running it once.
+
+Purity - what a pass may drop, merge or precompute - is the heart of tasks 3-5. A node has an
+effect beyond its value when it:
+- writes in place: a method or function name ending in ``_`` (``add_``, ``relu_``),
+  ``inplace=True`` (by keyword or position), a module with ``inplace=True``, ``operator.setitem``
+  and the augmented operators (``operator.iadd``...), an ``out=`` keyword;
+- draws random numbers: ``torch.rand*``, ``bernoulli``, ``normal_``, ``F.dropout``, and a module
+  in training mode with dropout anywhere inside it (``nn.Dropout``, ``nn.MultiheadAttention``,
+  ``nn.TransformerEncoderLayer``, an RNN with ``dropout > 0``);
+- updates module state: a training-mode BatchNorm with ``track_running_stats`` (its running
+  statistics), anywhere inside the module called;
+- has effects outside the graph: ``print``, ``torch._assert``, grad-mode switches;
+- is unknown: a module from outside ``torch.nn``, or a function from outside torch, Python's
+  ``operator``, ``math`` and builtins (a function of yours kept as one call by
+  ``torch.fx.wrap``). Unknown modules and unknown functions are treated alike: as impure.
+``prep test 06 --task K`` runs one task's tests.
 """
 
 from __future__ import annotations
@@ -109,10 +126,12 @@ def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
 def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:
     """Remove nodes whose values nobody reads and whose execution has no other effect.
 
-    Keep, although unread: placeholders and the output; in-place ops (method names ending in
-    ``_`` such as ``add_``, ``inplace=True``, ``nn.ReLU(inplace=True)``, ``operator.setitem``);
-    random ops (each draw advances the generator the later draws depend on); side-effecting
-    calls (``print``, ``torch._assert``).
+    Keep, although unread: placeholders and the output, and every node with an effect (the
+    module docstring's list): in-place ops, random ops (each draw advances the generator the
+    later draws depend on, a training-mode ``nn.MultiheadAttention`` included), training-mode
+    BatchNorm (running statistics), side-effecting calls, unknown modules and functions. An
+    unread ``nn.Dropout`` or attention block in eval mode has no effect and goes. Submodules no
+    node calls any more are deleted.
 
     Args:
         gm: any FX graph. Not modified.
@@ -131,10 +150,15 @@ def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:
 def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:
     """Precompute every pure computation that depends only on parameters, buffers and literals.
 
-    A node is constant when it is a ``get_attr``, or a deterministic, side-effect-free
-    ``call_function``/``call_method`` whose input nodes are all constant. Evaluate the constant
-    nodes, and replace each constant tensor that a non-constant node reads by a ``get_attr`` of
-    a new buffer; then erase the constant nodes nobody reads any more. Never fold random ops.
+    A node is constant when it is a ``get_attr`` of state no module call of the graph may write
+    (not a buffer of a training-mode BatchNorm the graph calls), or a deterministic,
+    side-effect-free ``call_function``/``call_method`` whose input nodes are all constant.
+    Evaluate the constant nodes, and replace each constant tensor that a non-constant node
+    reads by a ``get_attr`` of a new buffer; then erase the constant nodes nobody reads any
+    more. Never fold: random ops; anything when the graph writes to a constant in place (the
+    folded value would be stale after the first call); a value the graph returns, or one it
+    returns a view of (the caller owns the result and may write to it: a folded value would be
+    the same buffer on every call).
 
     Args:
         gm: any FX graph. Not modified.
@@ -154,8 +178,12 @@ def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:
     """Merge nodes that compute the same value: same ``op``, same ``target``, same ``args`` and
     same ``kwargs`` (literals compared with their types: ``1``, ``1.0`` and ``True`` differ).
 
-    Never merge random ops or side-effecting ones, and after any op that may mutate a tensor
-    (``y.mul_(2)``) forget everything seen so far: ``y.sum()`` before and after differ.
+    Never merge random ops or side-effecting ones. After any op that may mutate a tensor
+    (``y.mul_(2)``) forget everything seen so far: ``y.sum()`` before and after differ. And never
+    merge a node whose value is written in place anywhere in the graph, directly or through an
+    alias (a view such as ``view``/``reshape``/``transpose``/``getitem``/``to``, or what the node
+    is itself a view of): ``a = x.clone(); b = x.clone(); a.add_(1); b.mul_(2)`` must stay two
+    tensors, however alike the two clones look when they are created.
 
     Args:
         gm: any FX graph. Not modified.
@@ -203,8 +231,12 @@ class PassManager:
         Args:
             gm: the graph to transform.
             example_inputs: one value per placeholder of ``gm``; needed when ``verify`` is on.
-                Clone tensors for every run (a graph may write to its inputs) and fix the
-                random seed for every run (a graph may draw random numbers).
+                Every verification run must start from the same state and leave none behind:
+                clone the tensors (a graph may write to its inputs), fix the random seed (a
+                graph may draw random numbers), and run a deep copy of the graph module (a
+                traced graph calls the model's own modules, and a training-mode BatchNorm
+                would update the model's running statistics on every run). The caller's
+                inputs and model are unchanged afterwards.
 
         Returns:
             ``PassResult(graph_module, records)``: one ``PassRecord(name, nodes_before,
