@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,12 +39,27 @@ WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workfl
 MYPY_CACHE = str(ROOT / ".nox" / ".mypy_cache")
 # deptry on src and tests: test-only tools come from the root dev group, not the package, and
 # DEP004 (a dev dependency imported by package code) does not apply to a workspace member.
-DEPTRY_ARGS = (
-    "--per-rule-ignores",
-    "DEP001=pytest|_pytest|hypothesis,DEP003=pytest|_pytest|hypothesis",
-    "--ignore",
-    "DEP004",
-)
+DEPTRY_TEST_TOOLS = ("pytest", "_pytest", "hypothesis")
+
+
+def deptry_args(root: Path) -> list[str]:
+    """deptry's options for one package: tests scanned too (deptry skips tests/ by default, but
+    their oracles are dependencies), the dev group's test tools allowed, and the package's own
+    `[tool.deptry.per_rule_ignores]` merged in (a command-line value would replace them)."""
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    ignores: dict[str, list[str]] = {"DEP001": [*DEPTRY_TEST_TOOLS], "DEP003": [*DEPTRY_TEST_TOOLS]}
+    own = data.get("tool", {}).get("deptry", {}).get("per_rule_ignores", {})
+    for rule, names in own.items():
+        ignores.setdefault(rule, []).extend(names)
+    rules = ",".join(f"{rule}={'|'.join(names)}" for rule, names in ignores.items())
+    return [
+        "--exclude",
+        r"\.venv|\.nox|__pycache__",
+        "--per-rule-ignores",
+        rules,
+        "--ignore",
+        "DEP004",
+    ]
 
 
 def sync(session: nox.Session, dist: str, *extra: str) -> None:
@@ -132,7 +148,7 @@ def make_sessions(
         with checked_sources(challenge, rel) as checked:
             session.run("mypy", "--cache-dir", MYPY_CACHE, *checked)
         session.chdir(root)
-        session.run("deptry", "src", "tests", *DEPTRY_ARGS)
+        session.run("deptry", "src", "tests", *deptry_args(root))
 
     @nox.session(name=f"test-{name}", tags=["test", name])
     def test(session: nox.Session) -> None:
