@@ -86,6 +86,67 @@ def test_correctness_uses_mcnemar_and_decides(impl: ModuleType) -> None:
     assert impl.compare_models(a, a).decision == "no significant difference"
 
 
+def _correctness(n01: int, n10: int, both: int, neither: int) -> tuple[Any, Any]:
+    """Per-example correctness of A and B with the given 2x2 counts."""
+    a = np.array([1] * n01 + [0] * n10 + [1] * both + [0] * neither)
+    b = np.array([0] * n01 + [1] * n10 + [1] * both + [0] * neither)
+    return a, b
+
+
+def _binomial_interval(k: int, m: int, alpha: float, exact: bool) -> tuple[float, float]:
+    """scipy's interval for a proportion: Clopper-Pearson or Wilson with continuity correction
+    (clipped to [0, 1]: the raw Wilson ends can step just outside)."""
+    ci = scipy.stats.binomtest(k, m).proportion_ci(1 - alpha, "exact" if exact else "wilsoncc")
+    return max(ci.low, 0.0), min(ci.high, 1.0)
+
+
+@pytest.mark.task(10)
+@SETTINGS
+@given(
+    n01=st.integers(0, 45),
+    n10=st.integers(0, 45),
+    both=st.integers(0, 60),
+    neither=st.integers(0, 10),
+    alpha=st.sampled_from([0.01, 0.05, 0.1]),
+)
+def test_mcnemar_interval_agrees_with_the_decision(
+    impl: ModuleType, n01: int, n10: int, both: int, neither: int, alpha: float
+) -> None:
+    """The reported interval inverts the test that decided: 0 lies outside it exactly when the
+    difference is significant; and it is scipy's interval for n10 / m mapped to (2 pi - 1) m / n."""
+    assume(n01 + n10 + both + neither >= 2)
+    a, b = _correctness(n01, n10, both, neither)
+    report = impl.compare_models(a, b, alpha=alpha)
+    assert report.test == "mcnemar"
+    significant = report.decision != "no significant difference"
+    covers_zero = report.ci_low <= 0.0 <= report.ci_high
+    assert significant != covers_zero, (
+        f"decision {report.decision!r} (p = {report.result.pvalue:.4g}) but interval "
+        f"[{report.ci_low:.4g}, {report.ci_high:.4g}]: revisit README task 10"
+    )
+    m, n = n01 + n10, len(a)
+    expected = [0.0, 0.0]
+    if m:
+        low, high = _binomial_interval(n10, m, alpha, exact=m < 25)
+        expected = [(2 * low - 1) * m / n, (2 * high - 1) * m / n]
+    # scipy finds the Clopper-Pearson ends by root finding (brentq, xtol 2e-12)
+    assert_close([report.ci_low, report.ci_high], expected, rtol=1e-9, atol=1e-11, task=10)
+    assert report.ci_low - 1e-12 <= report.mean_difference <= report.ci_high + 1e-12
+
+
+@pytest.mark.task(10)
+def test_mcnemar_interval_case_where_a_t_interval_disagrees(impl: ModuleType) -> None:
+    """A wrong 0, 5 times, B never; 20 both right. The exact test gives p = 0.0625 (no
+    significant difference at 0.05) while the paired t-interval, [0.031, 0.369], excludes 0."""
+    a, b = _correctness(0, 5, 20, 0)
+    report = impl.compare_models(a, b)
+    assert report.decision == "no significant difference"
+    low, high = _binomial_interval(5, 5, 0.05, exact=True)
+    expected = [(2 * low - 1) * 5 / 25, (2 * high - 1) * 5 / 25]
+    assert_close([report.ci_low, report.ci_high], expected, rtol=1e-9, task=10, what="interval")
+    assert report.ci_low < 0.0
+
+
 @pytest.mark.task(10)
 def test_batch_of_comparisons(impl: ModuleType) -> None:
     rng = np.random.default_rng(14)

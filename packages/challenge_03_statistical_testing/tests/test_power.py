@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.stats
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.power import TTestIndPower, TTestPower
@@ -109,3 +110,19 @@ def test_cohens_d_paired_and_batched(impl: ModuleType) -> None:
     diff = a - b
     expected = diff.mean(axis=-1) / diff.std(axis=-1, ddof=1)
     assert_close(impl.cohens_d(a, b, paired=True), expected, rtol=1e-12, task=8, what="d_z")
+
+
+@pytest.mark.task(8)
+@pytest.mark.parametrize("kind", KINDS)
+def test_power_in_the_wrong_direction_is_tiny_not_zero(impl: ModuleType, kind: str) -> None:
+    """A one-sided test for an effect that is really the other way: the power is 7e-14 (two
+    samples of 30) or 2e-22 (30 pairs). ``1 - nctdtr(...)`` keeps 3 digits of the first and
+    rounds the second to 0; the upper tail taken directly keeps both."""
+    n, d, alpha = 30.0, -1.5, 0.05
+    df = 2 * n - 2 if kind == "two-sample" else n - 1
+    noncentrality = d * np.sqrt(n / 2 if kind == "two-sample" else n)
+    critical = scipy.stats.t.isf(alpha, df)
+    expected = scipy.stats.nct.sf(critical, df, noncentrality)  # Boost's survival function
+    result = impl.power_ttest(d, n, alpha, kind=kind, alternative="greater")
+    assert 0.0 < result < 1e-12
+    assert_close(result, expected, rtol=1e-9, task=8, what="power in the wrong direction")

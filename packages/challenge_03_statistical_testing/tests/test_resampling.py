@@ -3,6 +3,8 @@ same seed (both draw the same random numbers, so the results agree to rounding).
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -134,3 +136,50 @@ def test_permutation_exact_p_value_by_hand(impl: ModuleType) -> None:
     """a = [3, 4], b = [1, 2]: of the C(4, 2) = 6 splits only a's own has mean difference >= 2."""
     result = impl.permutation_test([3.0, 4.0], [1.0, 2.0], n_resamples=100, alternative="greater")
     assert_close(result.pvalue, 1 / 6, rtol=RTOL, task=7, what="exact one-sided p-value")
+
+
+def _peak_bytes(call: Callable[[], object]) -> int:
+    """Peak bytes allocated while ``call`` runs (numpy reports its buffers to tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+SCRATCH = 40 * 2**20  # what a bootstrap may use beyond its (R, n) index array
+
+
+@pytest.mark.task(7)
+@pytest.mark.parametrize("n", [5_000, 50_000])
+def test_bca_of_the_mean_stays_in_bounded_memory(impl: ModuleType, n: int) -> None:
+    """Evaluation sets have 10^4-10^5 examples. BCa's jackknife as one (n, n - 1) gather takes
+    8 n^2 bytes (20 GB at n = 50,000); the mean's leave-one-out values have a closed form."""
+    data = np.random.default_rng(5).exponential(1.0, size=n)
+    resamples = 50
+    peak = _peak_bytes(
+        lambda: impl.bootstrap_ci(data, np.mean, n_resamples=resamples, method="bca", seed=0)
+    )
+    bound = 8 * resamples * n + SCRATCH
+    assert peak < bound, (
+        f"BCa at n={n} peaked at {peak / 2**20:.0f} MiB (bound {bound / 2**20:.0f})"
+    )
+
+
+@pytest.mark.task(7)
+def test_bca_of_another_statistic_gathers_in_blocks(impl: ModuleType) -> None:
+    """Any statistic but the mean needs the real leave-one-out samples: in blocks, not at once
+    (one (n, n - 1) gather is 72 MB here), and still equal to scipy's interval."""
+    data = np.random.default_rng(6).normal(size=3_000)
+    result: list[Any] = []
+    peak = _peak_bytes(
+        lambda: result.append(
+            impl.bootstrap_ci(data, np.median, n_resamples=20, method="bca", seed=1)
+        )
+    )
+    assert peak < 8 * 20 * 3_000 + SCRATCH, f"peaked at {peak / 2**20:.0f} MiB"
+    reference = scipy_bootstrap(data, np.median, n_resamples=20, method="bca", rng=1)
+    ci = reference.confidence_interval
+    assert_close([result[0].low, result[0].high], [ci.low, ci.high], rtol=RTOL, task=7)

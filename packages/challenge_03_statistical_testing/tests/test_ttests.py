@@ -149,3 +149,37 @@ def test_paired_batch_matches_scipy(impl: ModuleType) -> None:
     b = a + rng.normal(0.3, 0.5, size=(64, 9))
     result = impl.paired_ttest(a, b, alternative="less")
     check(result, scipy.stats.ttest_rel(a, b, axis=-1, alternative="less"), task=3)
+
+
+@pytest.mark.task(1)
+def test_variance_survives_a_large_offset(impl: ModuleType) -> None:
+    """Latencies in ns since an epoch, timestamps, ...: data far from 0. The one-pass variance
+    E[x^2] - E[x]^2 subtracts two numbers near 1e16 and keeps only rounding noise; two passes
+    (mean first, then squared deviations) keep every digit."""
+    x = 1e8 + np.array([0.5, -1.25, 2.0, 0.75, -0.5, 1.5, -2.25, 0.25])
+    for data in (x, x[np.newaxis].repeat(3, axis=0)):
+        result = impl.one_sample_ttest(data, 1e8)
+        reference = scipy.stats.ttest_1samp(data, 1e8, axis=-1)
+        check(result, reference, task=1)
+
+
+@pytest.mark.task(2)
+def test_welch_variance_survives_a_large_offset(impl: ModuleType) -> None:
+    a = 1e8 + np.array([0.5, -1.25, 2.0, 0.75, -0.5])
+    b = 1e8 + np.array([1.5, 2.25, 3.0, 0.25, 2.5, 1.75])
+    check(impl.two_sample_ttest(a, b), scipy.stats.ttest_ind(a, b, equal_var=False), task=2)
+
+
+@pytest.mark.task(1)
+@pytest.mark.parametrize("alternative", ["two-sided", "greater"])
+def test_an_extreme_statistic_gets_a_tiny_positive_p_value(
+    impl: ModuleType, alternative: str
+) -> None:
+    """t = 60 with 19 df: p is about 1e-23. 1 - cdf rounds to 0 (cdf = 1 - 1e-23 is 1.0 in
+    float64); the survival function (``stdtr(df, -t)``) keeps it."""
+    x = np.linspace(9.0, 11.0, 20)
+    popmean = 10.0 - 60.0 * np.std(x, ddof=1) / np.sqrt(20)  # places t at 60
+    result = impl.one_sample_ttest(x, popmean, alternative=alternative)
+    reference = scipy.stats.ttest_1samp(x, popmean, alternative=alternative)
+    assert 0.0 < result.pvalue < 1e-20
+    check(result, reference, task=1)

@@ -63,6 +63,16 @@ def test_power_matches_torch(against_torch: Oracle, exponent: float, base: Any) 
     against_torch(lambda x: x**exponent, lambda x: x**exponent, base, task=2)
 
 
+def test_power_zero_has_zero_gradient_even_at_zero(impl: ModuleType) -> None:
+    """d/dx x**0 = 0 everywhere, as torch gives; p * x**(p - 1) would be 0 * inf = nan at 0."""
+    values = np.array([0.0, 2.0, -1.5])
+    x = impl.Tensor(values, requires_grad=True)
+    (x**0).sum().backward()
+    ref = torch.tensor(values, requires_grad=True)
+    (ref**0).sum().backward()
+    assert_close(x.grad, ref.grad, equal_nan=False, task=2, what="gradient of x**0")
+
+
 @given(
     a=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), elements=finite)
 )

@@ -1,13 +1,18 @@
-"""Task 5: binary cross-entropy, Linear, MLP and SGD - and training a real classifier."""
+"""Task 5: binary cross-entropy (from logits and from probabilities), Linear, MLP and SGD - and
+training a real classifier."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.datasets import make_moons
 
 from prep.testing import assert_close
@@ -40,6 +45,77 @@ def test_bce_of_sigmoid_logits_matches_torch(against_torch: Oracle, impl: Module
         logits,
         task=5,
     )
+
+
+def test_bce_gradient_at_zero_and_one_matches_torch(
+    against_torch: Oracle, impl: ModuleType
+) -> None:
+    """torch divides by max(p (1 - p), 1e-12): a probability of exactly 0 or 1 that is wrong gets
+    a large finite gradient (here -2e11 and 2e11), not 0 from the clamped log."""
+    probs = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    targets = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    against_torch(
+        lambda p: impl.binary_cross_entropy(p, targets),
+        lambda p: torch.nn.functional.binary_cross_entropy(p, torch.from_numpy(targets)),
+        probs,
+        task=5,
+        rtol=1e-8,  # torch's 1e-12 is a float32 constant (9.99999996e-13): 4e-9 relative apart
+    )
+
+
+@st.composite
+def logits_and_targets(draw: st.DrawFn) -> tuple[Any, Any]:
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=5))
+    # Logits far beyond where float64's sigmoid rounds to exactly 0 or 1 (|z| > ~37).
+    logits = draw(hnp.arrays(np.float64, shape, elements=st.floats(-200.0, 200.0)))
+    targets = draw(hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0)))
+    return logits, targets
+
+
+@given(case=logits_and_targets())
+def test_bce_with_logits_matches_torch(
+    against_torch: Oracle, impl: ModuleType, case: tuple[Any, Any]
+) -> None:
+    logits, targets = case
+    against_torch(
+        lambda z: impl.binary_cross_entropy_with_logits(z, targets),
+        lambda z: torch.nn.functional.binary_cross_entropy_with_logits(
+            z, torch.from_numpy(targets)
+        ),
+        logits,
+        task=5,
+    )
+
+
+def test_bce_with_logits_keeps_the_gradient_of_a_confident_mistake(impl: ModuleType) -> None:
+    """sigmoid(50) rounds to 1.0 in float64: through probabilities the loss of this mistake
+    saturates; from the logits it is 50 and its gradient (sigmoid(z) - t) / n about +-1/2."""
+    z = impl.Tensor([50.0, -50.0], requires_grad=True)
+    loss = impl.binary_cross_entropy_with_logits(z, [0.0, 1.0])
+    loss.backward()
+    assert_close(loss.data, 50.0, rtol=1e-12, task=5, what="loss of two confident mistakes")
+    assert_close(z.grad, [0.5, -0.5], rtol=1e-12, task=5, what="their gradient")
+
+
+@pytest.mark.parametrize(
+    ("logits", "targets", "match"),
+    [
+        ([0.5, 0.5], [1.0], "shape"),
+        ([0.5, 0.5], [2.0, 0.0], r"\[0, 1\]"),
+        ([np.nan, 0.5], [1.0, 0.0], "finite"),
+        ([np.inf, 0.5], [1.0, 0.0], "finite"),
+    ],
+)
+def test_bce_with_logits_rejects_bad_input(
+    impl: ModuleType, logits: list[float], targets: list[float], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        impl.binary_cross_entropy_with_logits(impl.Tensor(logits, requires_grad=True), targets)
+
+
+def test_bce_with_logits_needs_a_tensor(impl: ModuleType) -> None:
+    with pytest.raises(TypeError, match="logits"):
+        impl.binary_cross_entropy_with_logits([0.5], [1.0])
 
 
 @pytest.mark.parametrize(
@@ -124,6 +200,23 @@ def test_sgd_matches_torch_optim(impl: ModuleType, momentum: float) -> None:
     )
 
 
+def test_backward_after_sgd_step_raises_like_torch(impl: ModuleType) -> None:
+    """step() updates the weights in place: a graph built before it saved the old weights, and
+    its gradient would silently mix old and new values. torch refuses (version counters)."""
+    w = impl.Tensor([1.0, -2.0], requires_grad=True)
+    x = impl.Tensor([3.0, 4.0])
+    opt = impl.SGD([w], lr=0.1)
+    loss = (w * x).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="in place"):
+        loss.backward()
+    fresh = (w * x).sum()  # a graph built after the step is fine
+    opt.zero_grad()
+    fresh.backward()
+    assert_close(w.grad, [3.0, 4.0], task=5, what="grad after rebuilding the graph")
+
+
 def test_sgd_skips_parameters_without_grad(impl: ModuleType) -> None:
     p = impl.Tensor([1.0], requires_grad=True)
     impl.SGD([p], lr=0.1).step()
@@ -138,8 +231,8 @@ def test_training_an_mlp_on_make_moons_reaches_97_percent(impl: ModuleType) -> N
     inputs = impl.Tensor(X)
     losses = []
     for _ in range(60):
-        probs = net(inputs).sigmoid().reshape(-1)  # (64,)
-        loss = impl.binary_cross_entropy(probs, y)
+        logits = net(inputs).reshape(-1)  # (64,)
+        loss = impl.binary_cross_entropy_with_logits(logits, y)
         opt.zero_grad()
         loss.backward()
         opt.step()

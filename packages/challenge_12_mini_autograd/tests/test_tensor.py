@@ -18,6 +18,13 @@ def test_data_is_a_float64_copy(impl: ModuleType) -> None:
     assert t.data[0, 0] == 0.0
 
 
+def test_a_tensor_made_from_a_tensor_is_a_copy(impl: ModuleType) -> None:
+    source = impl.Tensor([1.0, 2.0])
+    copy = impl.Tensor(source)
+    source.data[0] = 100.0
+    assert copy.data[0] == 1.0
+
+
 def test_scalars_and_lists(impl: ModuleType) -> None:
     assert impl.Tensor(2.5).shape == ()
     assert impl.Tensor(2.5).item() == 2.5

@@ -119,21 +119,7 @@ def _one_sample_row(x: FloatArray, popmean: float, alternative: Alternative) -> 
 
 
 def one_sample_ttest(x: Any, popmean: Any, *, alternative: Alternative = "two-sided") -> TestResult:
-    """Student's one-sample t-test of H0: mean(x) == popmean (``scipy.stats.ttest_1samp``).
-
-    Args:
-        x: sample, shape (n,), or a batch of B samples, shape (B, n); n >= 2.
-        popmean: the mean under H0: a number, or shape (B,) for a batch.
-        alternative: "two-sided", "less" (mean < popmean) or "greater".
-
-    Returns:
-        TestResult with statistic t = (mean - popmean) / (s / sqrt(n)), df = n - 1, estimate =
-        mean and standard_error = s / sqrt(n); floats, or (B,) arrays for a batch.
-        Zero variance gives t = +-inf (p = 0) when mean != popmean and nan when equal, as scipy.
-
-    Raises:
-        ValueError: n < 2, NaN or inf in x or popmean, bad shape or alternative.
-    """
+    """One row at a time with ``np.mean``/``np.var`` (contract: starter)."""
     alt = check_alternative(alternative)
     x2, batched = as_sample(x, "x")
     means = as_location(popmean, "popmean", x2.shape[0])
@@ -165,22 +151,7 @@ def _two_sample_row(
 def two_sample_ttest(
     a: Any, b: Any, *, equal_var: bool = False, alternative: Alternative = "two-sided"
 ) -> TestResult:
-    """Welch's (default) or Student's two-sample t-test of H0: mean(a) == mean(b)
-    (``scipy.stats.ttest_ind``; note scipy defaults to ``equal_var=True``).
-
-    Args:
-        a, b: samples, shapes (na,) and (nb,), or batches (B, na) and (B, nb); na, nb >= 2.
-        equal_var: True pools the variances (Student, df = na + nb - 2); False (Welch) keeps
-            them apart and uses the Welch-Satterthwaite df.
-        alternative: "two-sided", "less" (mean(a) < mean(b)) or "greater".
-
-    Returns:
-        TestResult with t = (mean(a) - mean(b)) / se, df, estimate = mean(a) - mean(b) and se.
-        Both variances zero: t = +-inf or nan and Welch's df = 1, as scipy.
-
-    Raises:
-        ValueError: fewer than 2 observations, NaN or inf, mismatched batch sizes.
-    """
+    """One row at a time, the textbook formulas (contract: starter)."""
     alt = check_alternative(alternative)
     a2, b2, batched = as_pair(a, b, paired=False)
     rows = [_two_sample_row(ra, rb, equal_var, alt) for ra, rb in zip(a2, b2, strict=True)]
@@ -188,18 +159,7 @@ def two_sample_ttest(
 
 
 def paired_ttest(a: Any, b: Any, *, alternative: Alternative = "two-sided") -> TestResult:
-    """Paired t-test of H0: mean(a - b) == 0 (``scipy.stats.ttest_rel``).
-
-    Args:
-        a, b: paired samples of equal length, shape (n,) or (B, n); n >= 2.
-        alternative: "two-sided", "less" (mean(a - b) < 0) or "greater".
-
-    Returns:
-        The one-sample t-test of the differences a - b against 0 (estimate = mean difference).
-
-    Raises:
-        ValueError: different lengths, n < 2, NaN or inf.
-    """
+    """The one-sample test of each row's a - b (contract: starter)."""
     alt = check_alternative(alternative)
     a2, b2, batched = as_pair(a, b, paired=True)
     return _stack(
@@ -212,22 +172,7 @@ def paired_ttest(a: Any, b: Any, *, alternative: Alternative = "two-sided") -> T
 
 
 def chi_square_goodness_of_fit(observed: Any, expected: Any = None, *, ddof: int = 0) -> TestResult:
-    """Pearson's chi-square goodness-of-fit test (``scipy.stats.chisquare``).
-
-    Args:
-        observed: counts per category, shape (k,) or (B, k); k >= 2, non-negative.
-        expected: expected counts, shape (k,) or like ``observed``; every entry > 0 and each
-            row summing to the observed total (relative sqrt(eps), scipy's rule). None: uniform.
-        ddof: parameters estimated from the data; df = k - 1 - ddof must be >= 1.
-
-    Returns:
-        TestResult with statistic sum((O - E)^2 / E), the upper-tail p-value, df, and the
-        expected counts used (shaped like ``observed``).
-
-    Raises:
-        ValueError: negative, NaN or inf counts; an expected count <= 0 (an all-zero observed
-            row with expected=None included); totals that disagree; df < 1.
-    """
+    """A Python sum over each row's categories (contract: starter)."""
     obs, batched = as_counts(observed)
     exp = as_expected_counts(obs, expected)
     k = obs.shape[-1]
@@ -264,22 +209,7 @@ def _independence_row(table: FloatArray, correction: bool) -> TestResult:
 
 
 def chi_square_independence(table: Any, *, correction: bool = True) -> TestResult:
-    """Pearson's chi-square test of independence of a contingency table's rows and columns
-    (``scipy.stats.chi2_contingency``).
-
-    Args:
-        table: counts, shape (r, c) or a batch (B, r, c); r, c >= 2.
-        correction: apply Yates' continuity correction when df == 1 (a 2x2 table): each
-            observed count moves by up to 0.5 towards its expected count.
-
-    Returns:
-        TestResult with the chi-square statistic, upper-tail p-value, df = (r - 1)(c - 1) and
-        expected = row total * column total / grand total (shaped like ``table``).
-
-    Raises:
-        ValueError: negative, NaN or inf counts; fewer than 2 rows or columns; a row or column
-            summing to zero (scipy raises too: its expected counts would be 0).
-    """
+    """Two Python loops over each table's cells (contract: starter)."""
     tables, batched = as_table(table)
     return _stack([_independence_row(t, correction) for t in tables], batched)
 
@@ -317,27 +247,8 @@ def _mcnemar_row(
 
 
 def mcnemar_test(correct_a: Any, correct_b: Any, *, exact: bool | None = None) -> TestResult:
-    """McNemar's test of H0: two classifiers scored on the same examples are equally accurate
-    (``statsmodels.stats.contingency_tables.mcnemar``).
-
-    Only the discordant examples count: n01 = A right and B wrong, n10 = A wrong and B right.
-    Under H0 each discordant example goes either way with probability 1/2.
-
-    Args:
-        correct_a, correct_b: per-example correctness (bool or 0/1) of models A and B on the
-            same n examples, shape (n,) or (B, n).
-        exact: True: exact binomial test, statistic min(n01, n10), p = min(1, 2 P(X <= min))
-            for X ~ Binomial(n01 + n10, 1/2). False: chi-square with continuity correction,
-            statistic (|n01 - n10| - 1)^2 / (n01 + n10), df = 1. None: exact when
-            n01 + n10 < 25, else chi-square (decided per comparison).
-
-    Returns:
-        TestResult with statistic, two-sided p-value, df (1.0 for chi-square, nan for exact)
-        and estimate = accuracy(B) - accuracy(A) = (n10 - n01) / n. With no discordant pair
-        both versions give statistic 0 and p = 1 (statsmodels' chi-square gives inf and 0).
-
-    Raises:
-        ValueError: values other than 0/1, different lengths, NaN.
+    """Counts by Python loops; the exact p-value summed from binomial coefficients in
+    integers (contract: starter).
     """
     a, b, batched = as_paired_correctness(correct_a, correct_b)
     return _stack([_mcnemar_row(ra, rb, exact) for ra, rb in zip(a, b, strict=True)], batched)
@@ -373,7 +284,11 @@ def _bca_levels(
     below = sum(1 for t in theta_b if t < theta_hat) + sum(1 for t in theta_b if t <= theta_hat)
     z0 = float(special.ndtri(below / (2 * resamples)))  # bias correction; ties count half
     n = len(x)
-    jack = [float(apply_statistic(statistic, np.delete(x, i)[np.newaxis])[0]) for i in range(n)]
+    if statistic is np.mean:  # closed form: the mean without x_i, O(n) in all
+        total = float(np.sum(x))
+        jack = [(total - float(v)) / (n - 1) for v in x]
+    else:  # one leave-one-out copy at a time: O(n) memory, O(n^2) time
+        jack = [float(apply_statistic(statistic, np.delete(x, i)[np.newaxis])[0]) for i in range(n)]
     jack_mean = sum(jack) / n
     u = [(n - 1) * (jack_mean - j) for j in jack]  # influence values
     num = sum(v**3 for v in u) / n**3
@@ -395,28 +310,8 @@ def bootstrap_ci(
     method: BootstrapMethod = "percentile",
     seed: int | None = None,
 ) -> BootstrapCI:
-    """A two-sided bootstrap confidence interval for ``statistic`` (``scipy.stats.bootstrap``).
-
-    Resample k draws the indices ``rng.integers(0, n, (n_resamples, n))[k]`` with
-    ``rng = np.random.default_rng(seed)``, shared by every row of a batch: the draw scipy
-    makes, so the interval equals scipy's for the same seed.
-
-    Args:
-        data: sample, shape (n,), or a batch (B, n); n >= 2.
-        statistic: reduces the last axis, called as ``statistic(x, axis=-1)`` (np.mean,
-            np.median, ...).
-        n_resamples: bootstrap resamples R.
-        confidence: coverage of the interval, in (0, 1).
-        method: "percentile" (quantiles of the bootstrap distribution) or "bca" (levels
-            corrected for bias and skew; nan when the bootstrap distribution is degenerate).
-        seed: seeds the generator; None draws fresh entropy.
-
-    Returns:
-        BootstrapCI with low, high, the statistic of the data and the bootstrap standard error.
-
-    Raises:
-        ValueError: n < 2, NaN, n_resamples < 1, confidence outside (0, 1), unknown method.
-        TypeError: statistic not callable or not reducing the last axis.
+    """Each row and each resample in turn; BCa's jackknife one leave-one-out copy at a
+    time (closed form for the mean) (contract: starter).
     """
     x2, batched = as_sample(data, "data")
     check_resamples(n_resamples)
@@ -471,28 +366,7 @@ def permutation_test(
     alternative: Alternative = "two-sided",
     seed: int | None = None,
 ) -> TestResult:
-    """Two-sample permutation test of H0: a and b come from one distribution, with the
-    statistic mean(a) - mean(b) (``scipy.stats.permutation_test``, independent samples).
-
-    When ``n_resamples`` covers all C(na + nb, na) splits of the pooled data, every split is
-    visited once and p = (number at least as extreme) / C (exact). Otherwise resample k uses
-    the pooled order ``rng.permutation(na + nb)`` (k-th call, ``rng = default_rng(seed)``,
-    shared by a batch's rows: scipy's draws) and p = (count + 1) / (n_resamples + 1).
-    "At least as extreme" allows 100 eps relative slack for rounding, as scipy does.
-
-    Args:
-        a, b: samples, shapes (na,), (nb,) or batches (B, na), (B, nb); na, nb >= 2.
-        n_resamples: random splits to draw (or more, for the exact test).
-        alternative: "two-sided" (p = min(1, 2 min(p_less, p_greater))), "less" or "greater".
-        seed: seeds the generator; None draws fresh entropy.
-
-    Returns:
-        TestResult with statistic mean(a) - mean(b), pvalue, df None, estimate = statistic.
-
-    Raises:
-        ValueError: fewer than 2 observations, NaN, batch mismatch, n_resamples < 1, bad
-            alternative.
-    """
+    """Each row and each split in turn (contract: starter)."""
     alt = check_alternative(alternative)
     check_resamples(n_resamples)
     a2, b2, batched = as_pair(a, b, paired=False)
@@ -524,19 +398,7 @@ def permutation_test(
 
 
 def cohens_d(a: Any, b: Any, *, paired: bool = False) -> Values:
-    """Cohen's d: the mean difference a - b in standard deviations.
-
-    Args:
-        a, b: samples, shape (na,), (nb,) or batches (B, na), (B, nb); at least 2 each.
-        paired: False: (mean(a) - mean(b)) / pooled s, pooled s^2 = ((na - 1) s_a^2 +
-            (nb - 1) s_b^2) / (na + nb - 2). True: d_z = mean(a - b) / s(a - b), for equal n.
-
-    Returns:
-        float, or (B,) array; +-inf or nan when the standard deviation is zero.
-
-    Raises:
-        ValueError: fewer than 2 observations, NaN, paired samples of different lengths.
-    """
+    """One row at a time (contract: starter)."""
     a2, b2, batched = as_pair(a, b, paired=paired)
     values = []
     for ra, rb in zip(a2, b2, strict=True):
@@ -561,13 +423,12 @@ def _power_one(
     else:
         df, noncentrality = n - 1, d * math.sqrt(n)
     tail = alpha / 2 if alternative == "two-sided" else alpha
+    critical = -float(special.stdtrit(df, tail))  # t_(1 - tail) > 0
     power = 0.0
-    if alternative in ("two-sided", "greater"):
-        critical = -float(special.stdtrit(df, tail))  # t_(1 - tail)
-        power += 1 - float(special.nctdtr(df, noncentrality, critical))
-    if alternative in ("two-sided", "less"):
-        critical = float(special.stdtrit(df, tail))  # t_tail
-        power += float(special.nctdtr(df, noncentrality, critical))
+    if alternative in ("two-sided", "greater"):  # P(T > c) = P(-T < -c), -T ~ nct(df, -nc)
+        power += float(special.nctdtr(df, -noncentrality, -critical))
+    if alternative in ("two-sided", "less"):  # P(T < -c)
+        power += float(special.nctdtr(df, noncentrality, -critical))
     return power
 
 
@@ -589,25 +450,7 @@ def power_ttest(
     kind: TTestKind = "two-sample",
     alternative: Alternative = "two-sided",
 ) -> Values:
-    """Probability that the t-test rejects H0 at level ``alpha`` when the true standardized
-    effect is ``effect_size`` (``statsmodels`` TTestIndPower / TTestPower ``.power``).
-
-    Under the alternative the statistic follows a noncentral t with df = 2n - 2 (two-sample,
-    n per group) or n - 1 (one-sample, paired) and noncentrality d sqrt(n / 2) or d sqrt(n).
-
-    Args:
-        effect_size: Cohen's d (d_z for paired); numbers or arrays, broadcast together.
-        n: observations per group (two-sample) or pairs/observations; > 1, may be fractional.
-        alpha: significance level in (0, 1).
-        kind: "two-sample", "one-sample" or "paired" (one-sample on the differences).
-        alternative: "two-sided", "greater" (effect > 0) or "less".
-
-    Returns:
-        float, or an array of the broadcast shape.
-
-    Raises:
-        ValueError: n <= 1, NaN, alpha outside (0, 1), unknown kind or alternative.
-    """
+    """One element at a time (contract: starter)."""
     alt = check_alternative(alternative)
     check_choice(kind, "kind", ("two-sample", "one-sample", "paired"))
     d = as_finite(effect_size, "effect_size")
@@ -647,23 +490,7 @@ def sample_size_ttest(
     kind: TTestKind = "two-sample",
     alternative: Alternative = "two-sided",
 ) -> Values:
-    """The (fractional) n at which ``power_ttest(effect_size, n, alpha)`` equals ``power``
-    (``statsmodels`` ``solve_power(nobs1=None)``); round up for a study plan.
-
-    Solved by bisection on n in (1, inf) to 1e-12 relative.
-
-    Args:
-        effect_size: Cohen's d, nonzero (its sign must match a one-sided alternative).
-        power: target power in (alpha, 1).
-        alpha, kind, alternative: as ``power_ttest``.
-
-    Returns:
-        n per group (two-sample) or pairs/observations: float or array.
-
-    Raises:
-        ValueError: effect_size 0 or of the wrong sign for a one-sided alternative (no n
-            reaches the power), power outside (alpha, 1), NaN, unknown kind or alternative.
-    """
+    """Bracket by doubling, then bisect, one element at a time (contract: starter)."""
     alt = check_alternative(alternative)
     check_choice(kind, "kind", ("two-sample", "one-sample", "paired"))
     d = as_finite(effect_size, "effect_size")
@@ -697,23 +524,7 @@ def _adjust_row(p: list[float], method: Correction) -> list[float]:
 
 
 def adjust_pvalues(pvalues: Any, method: Correction = "holm") -> FloatArray:
-    """p-values adjusted for m simultaneous tests (``statsmodels`` ``multipletests``).
-
-    Reject H0_i at level alpha when adjusted p_i <= alpha.
-
-    Args:
-        pvalues: shape (m,), or (B, m) for B independent families.
-        method: "bonferroni" (m p, controls the family-wise error rate), "holm" (step-down:
-            sorted p_(i) times (m - i + 1), made non-decreasing; FWER, never worse than
-            Bonferroni) or "bh" (Benjamini-Hochberg step-up: p_(i) m / i, made non-increasing
-            from the top; controls the false discovery rate).
-
-    Returns:
-        Adjusted p-values capped at 1, in the input's order and shape.
-
-    Raises:
-        ValueError: values outside [0, 1], NaN, unknown method.
-    """
+    """Each family sorted and walked in Python (contract: starter)."""
     check_choice(method, "method", ("bonferroni", "holm", "bh"))
     p, batched = as_pvalues(pvalues)
     out = np.array([_adjust_row([float(v) for v in row], method) for row in p])
@@ -724,48 +535,72 @@ def adjust_pvalues(pvalues: Any, method: Correction = "holm") -> FloatArray:
 # Task 10: the report
 
 
+def _proportion_interval(k: int, m: int, level: float, exact: bool) -> tuple[float, float]:
+    """Interval for a binomial proportion (k of m > 0) that inverts McNemar's test: Clopper-Pearson
+    (beta quantiles) for the exact test, Wilson with continuity correction for the chi-square."""
+    if exact:
+        low = float(special.betaincinv(k, m - k + 1, level / 2)) if k > 0 else 0.0
+        high = float(special.betaincinv(k + 1, m - k, 1 - level / 2)) if k < m else 1.0
+        return low, high
+    z = float(special.ndtri(1 - level / 2))
+    p = k / m
+    denominator = 2 * (m + z * z)
+    centre = (2 * m * p + z * z) / denominator
+    low, high = 0.0, 1.0
+    if k > 0:
+        low = (
+            centre
+            - (1 + z * math.sqrt(z * z - 2 - 1 / m + 4 * p * (m * (1 - p) + 1))) / denominator
+        )
+    if k < m:
+        high = (
+            centre
+            + (1 + z * math.sqrt(z * z + 2 - 1 / m + 4 * p * (m * (1 - p) - 1))) / denominator
+        )
+    return max(low, 0.0), min(high, 1.0)
+
+
+def _mcnemar_interval(
+    a: FloatArray, b: FloatArray, level: float, exact: bool
+) -> tuple[float, float]:
+    """(n10 - n01) / n = (2 pi - 1) m / n given m discordant examples: map pi's interval."""
+    only_b = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
+    m = sum(1 for x, y in zip(a, b, strict=True) if x != y)
+    if m == 0:  # the models never disagree: the difference is 0 for certain
+        return 0.0, 0.0
+    low, high = _proportion_interval(only_b, m, level, exact)
+    return (2 * low - 1) * m / len(a), (2 * high - 1) * m / len(a)
+
+
 def compare_models(
     scores_a: Any, scores_b: Any, *, paired: bool = True, alpha: float = 0.05
 ) -> ModelComparison:
-    """Is model B better than model A? Picks the test, decides at level ``alpha``, and reports
-    the difference, its effect size and confidence interval.
-
-    Tests: paired 0/1 scores (per-example correctness) -> McNemar (``mcnemar_test``); other
-    paired scores -> paired t-test of B - A; unpaired -> Welch's t-test of B vs A.
-    Higher scores are better (negate losses first).
-
-    Args:
-        scores_a, scores_b: per-example (paired) or per-run scores, shape (n,) or (B, n).
-        paired: whether scores_a[i] and scores_b[i] come from the same example or fold.
-        alpha: significance level in (0, 1).
-
-    Returns:
-        ModelComparison: decision "B better" / "A better" when p < alpha, else "no significant
-        difference"; mean difference B - A; Cohen's d of B over A (d_z when paired); and the
-        (1 - alpha) t-interval for the mean difference (paired or Welch), as scipy's
-        ``ttest_rel(b, a)`` / ``ttest_ind(b, a, equal_var=False)`` ``.confidence_interval``.
-
-    Raises:
-        ValueError: as the underlying tests; alpha outside (0, 1).
-    """
+    """One comparison at a time: run the chosen test on the row, then build the interval from
+    the same test (t-interval, or ``_mcnemar_interval`` for McNemar)."""
     level = float(check_unit_interval(alpha, "alpha"))
     a2, b2, batched = as_pair(scores_a, scores_b, paired=paired, names=("scores_a", "scores_b"))
     a, b = (a2, b2) if batched else (a2[0], b2[0])
     binary = paired and all(v in (0.0, 1.0) for v in [*a2.ravel(), *b2.ravel()])
-    t_result = paired_ttest(b, a) if paired else two_sample_ttest(b, a, equal_var=False)
     if binary:
         result, test = mcnemar_test(a, b), "mcnemar"
     else:
-        result, test = t_result, "paired t" if paired else "welch t"
-    estimates = np.atleast_1d(np.asarray(t_result.estimate, dtype=np.float64))
-    ses = np.atleast_1d(np.asarray(t_result.standard_error, dtype=np.float64))
-    dfs = np.atleast_1d(np.asarray(t_result.df, dtype=np.float64))
+        result = paired_ttest(b, a) if paired else two_sample_ttest(b, a, equal_var=False)
+        test = "paired t" if paired else "welch t"
     pvalues = np.atleast_1d(np.asarray(result.pvalue, dtype=np.float64))
-    lows, highs, decisions = [], [], []
-    for estimate, se, df, p in zip(estimates, ses, dfs, pvalues, strict=True):
-        lows.append(float(special.stdtrit(df, level / 2)) * se + estimate)
-        highs.append(float(special.stdtrit(df, 1 - level / 2)) * se + estimate)
-        if p < level:
+    dfs = np.atleast_1d(np.asarray(result.df, dtype=np.float64))
+    ses = np.atleast_1d(np.asarray(result.standard_error, dtype=np.float64))
+    lows, highs, estimates, decisions = [], [], [], []
+    for k, (ra, rb) in enumerate(zip(a2, b2, strict=True)):
+        estimate = float(np.mean(rb - ra)) if paired else float(np.mean(rb)) - float(np.mean(ra))
+        if binary:
+            low, high = _mcnemar_interval(ra, rb, level, exact=bool(np.isnan(dfs[k])))
+        else:
+            low = float(special.stdtrit(dfs[k], level / 2)) * ses[k] + estimate
+            high = float(special.stdtrit(dfs[k], 1 - level / 2)) * ses[k] + estimate
+        lows.append(low)
+        highs.append(high)
+        estimates.append(estimate)
+        if pvalues[k] < level:
             decisions.append("B better" if estimate > 0 else "A better")
         else:
             decisions.append("no significant difference")
@@ -773,7 +608,7 @@ def compare_models(
         test=test,
         result=result,
         decision=np.array(decisions) if batched else decisions[0],
-        mean_difference=_batch_values(list(estimates), batched),
+        mean_difference=_batch_values(estimates, batched),
         effect_size=cohens_d(b, a, paired=paired),
         ci_low=_batch_values(lows, batched),
         ci_high=_batch_values(highs, batched),

@@ -62,7 +62,8 @@ def as_sample(x: Any, name: str, *, min_n: int = 2) -> tuple[FloatArray, bool]:
     array, batched = _batch(_real_array(x, name), name, 1, "(n,)")
     n = array.shape[-1]
     if n < min_n:
-        raise ValueError(f"{name} needs at least {min_n} observations, got {n}")
+        plural = "s" if min_n > 1 else ""
+        raise ValueError(f"{name} needs at least {min_n} observation{plural}, got {n}")
     _check_finite(array, name)
     return array, batched
 

@@ -57,6 +57,6 @@ class ModelComparison:
     decision: str | npt.NDArray[np.str_]  # "B better", "A better" or "no significant difference"
     mean_difference: Values  # mean(scores_b) - mean(scores_a) (accuracy difference for 0/1)
     effect_size: Values  # Cohen's d of B over A (d_z of the differences when paired)
-    ci_low: Values  # confidence interval (level 1 - alpha) for mean_difference
+    ci_low: Values  # (1 - alpha) interval for mean_difference, inverting the test that decided
     ci_high: Values
     alpha: float  # the significance level of the decision

@@ -1,17 +1,20 @@
 """Solution: every test vectorized over a leading batch axis, so 10,000 comparisons are one call.
 
-Statistics and degrees of freedom are computed here with numpy, along the last axis of a
-``(B, n)`` array; tail probabilities come from the ``scipy.special`` ufuncs scipy.stats itself
-calls (``stdtr``, ``chdtrc``, ``bdtr``, ``nctdtr``, ``ndtr``), so the results agree with
-scipy.stats and statsmodels to rounding. Resampling draws the same random numbers scipy does for
-the same seed (see ``bootstrap_ci`` and ``permutation_test``), so those agree exactly too.
+The contract of every function (arguments, shapes, results, errors) is the starter's docstring;
+the docstrings here say only what this approach does differently.
+
+Statistics and degrees of freedom are computed with numpy along the last axis of a ``(B, n)``
+array; tail probabilities come from ``scipy.special`` (``stdtr``, ``chdtrc``, ``bdtr``,
+``nctdtr``, ``betaincinv``, ``ndtr``), always from the tail itself, never as ``1 - cdf``. Resampling
+draws the same random numbers scipy does for the same seed. Scratch memory is bounded: every
+gather of resamples or leave-one-out samples runs in blocks of at most ``_CHUNK_ELEMENTS``.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -64,8 +67,8 @@ __all__ = [
     "two_sample_ttest",
 ]  # the same list in starter, baseline and solution
 
-# Elements of float64 scratch (resamples x observations) one chunk of the batch may use: 64 MiB.
-_CHUNK_ELEMENTS = 8 * 2**20
+# Elements of float64 scratch (rows x resamples x observations) one block may use: 16 MiB.
+_CHUNK_ELEMENTS = 2 * 2**20
 # McNemar's exact binomial test is used below this many discordant pairs (when exact=None).
 _MCNEMAR_EXACT_BELOW = 25
 
@@ -84,11 +87,13 @@ def _t_pvalue(t: FloatArray, df: FloatArray, alternative: Alternative) -> FloatA
 
 
 def _mean_var(x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Row means and unbiased (ddof=1) variances of ``x`` (B, n): two passes, as scipy does."""
+    """Row means and unbiased (ddof=1) variances of ``x`` (B, n): two passes, as scipy does
+    (one pass, E[x^2] - E[x]^2, cancels catastrophically on data far from 0)."""
     n = x.shape[-1]
     mean = x.mean(axis=-1)  # (B,)
     deviation = x - mean[:, np.newaxis]  # (B, n)
-    return mean, (deviation * deviation).mean(axis=-1) * (n / (n - 1))
+    squares = np.einsum("ij,ij->i", deviation, deviation)  # one pass, no (B, n) temporary
+    return mean, squares / (n - 1)
 
 
 def _one_sample(
@@ -111,21 +116,7 @@ def _one_sample(
 
 
 def one_sample_ttest(x: Any, popmean: Any, *, alternative: Alternative = "two-sided") -> TestResult:
-    """Student's one-sample t-test of H0: mean(x) == popmean (``scipy.stats.ttest_1samp``).
-
-    Args:
-        x: sample, shape (n,), or a batch of B samples, shape (B, n); n >= 2.
-        popmean: the mean under H0: a number, or shape (B,) for a batch.
-        alternative: "two-sided", "less" (mean < popmean) or "greater".
-
-    Returns:
-        TestResult with statistic t = (mean - popmean) / (s / sqrt(n)), df = n - 1, estimate =
-        mean and standard_error = s / sqrt(n); floats, or (B,) arrays for a batch.
-        Zero variance gives t = +-inf (p = 0) when mean != popmean and nan when equal, as scipy.
-
-    Raises:
-        ValueError: n < 2, NaN or inf in x or popmean, bad shape or alternative.
-    """
+    """Batched: two-pass mean and variance along the last axis (contract: starter)."""
     alt = check_alternative(alternative)
     x2, batched = as_sample(x, "x")
     return _one_sample(x2, as_location(popmean, "popmean", x2.shape[0]), alt, batched)
@@ -134,21 +125,8 @@ def one_sample_ttest(x: Any, popmean: Any, *, alternative: Alternative = "two-si
 def two_sample_ttest(
     a: Any, b: Any, *, equal_var: bool = False, alternative: Alternative = "two-sided"
 ) -> TestResult:
-    """Welch's (default) or Student's two-sample t-test of H0: mean(a) == mean(b)
-    (``scipy.stats.ttest_ind``; note scipy defaults to ``equal_var=True``).
-
-    Args:
-        a, b: samples, shapes (na,) and (nb,), or batches (B, na) and (B, nb); na, nb >= 2.
-        equal_var: True pools the variances (Student, df = na + nb - 2); False (Welch) keeps
-            them apart and uses the Welch-Satterthwaite df.
-        alternative: "two-sided", "less" (mean(a) < mean(b)) or "greater".
-
-    Returns:
-        TestResult with t = (mean(a) - mean(b)) / se, df, estimate = mean(a) - mean(b) and se.
-        Both variances zero: t = +-inf or nan and Welch's df = 1, as scipy.
-
-    Raises:
-        ValueError: fewer than 2 observations, NaN or inf, mismatched batch sizes.
+    """Batched Student/Welch; Welch's 0/0 df becomes scipy's 1 with ``np.where``
+    (contract: starter).
     """
     alt = check_alternative(alternative)
     a2, b2, batched = as_pair(a, b, paired=False)
@@ -178,18 +156,7 @@ def two_sample_ttest(
 
 
 def paired_ttest(a: Any, b: Any, *, alternative: Alternative = "two-sided") -> TestResult:
-    """Paired t-test of H0: mean(a - b) == 0 (``scipy.stats.ttest_rel``).
-
-    Args:
-        a, b: paired samples of equal length, shape (n,) or (B, n); n >= 2.
-        alternative: "two-sided", "less" (mean(a - b) < 0) or "greater".
-
-    Returns:
-        The one-sample t-test of the differences a - b against 0 (estimate = mean difference).
-
-    Raises:
-        ValueError: different lengths, n < 2, NaN or inf.
-    """
+    """The batched one-sample test of a - b (contract: starter)."""
     alt = check_alternative(alternative)
     a2, b2, batched = as_pair(a, b, paired=True)
     return _one_sample(a2 - b2, np.zeros(a2.shape[0]), alt, batched)
@@ -200,22 +167,7 @@ def paired_ttest(a: Any, b: Any, *, alternative: Alternative = "two-sided") -> T
 
 
 def chi_square_goodness_of_fit(observed: Any, expected: Any = None, *, ddof: int = 0) -> TestResult:
-    """Pearson's chi-square goodness-of-fit test (``scipy.stats.chisquare``).
-
-    Args:
-        observed: counts per category, shape (k,) or (B, k); k >= 2, non-negative.
-        expected: expected counts, shape (k,) or like ``observed``; every entry > 0 and each
-            row summing to the observed total (relative sqrt(eps), scipy's rule). None: uniform.
-        ddof: parameters estimated from the data; df = k - 1 - ddof must be >= 1.
-
-    Returns:
-        TestResult with statistic sum((O - E)^2 / E), the upper-tail p-value, df, and the
-        expected counts used (shaped like ``observed``).
-
-    Raises:
-        ValueError: negative, NaN or inf counts; an expected count <= 0 (an all-zero observed
-            row with expected=None included); totals that disagree; df < 1.
-    """
+    """One reduction over the last axis, ``chdtrc`` for the tail (contract: starter)."""
     obs, batched = as_counts(observed)
     exp = as_expected_counts(obs, expected)  # (B, k)
     k = obs.shape[-1]
@@ -232,21 +184,8 @@ def chi_square_goodness_of_fit(observed: Any, expected: Any = None, *, ddof: int
 
 
 def chi_square_independence(table: Any, *, correction: bool = True) -> TestResult:
-    """Pearson's chi-square test of independence of a contingency table's rows and columns
-    (``scipy.stats.chi2_contingency``).
-
-    Args:
-        table: counts, shape (r, c) or a batch (B, r, c); r, c >= 2.
-        correction: apply Yates' continuity correction when df == 1 (a 2x2 table): each
-            observed count moves by up to 0.5 towards its expected count.
-
-    Returns:
-        TestResult with the chi-square statistic, upper-tail p-value, df = (r - 1)(c - 1) and
-        expected = row total * column total / grand total (shaped like ``table``).
-
-    Raises:
-        ValueError: negative, NaN or inf counts; fewer than 2 rows or columns; a row or column
-            summing to zero (scipy raises too: its expected counts would be 0).
+    """Batched tables: totals by ``sum(keepdims=True)``, Yates by ``np.where``
+    (contract: starter).
     """
     obs, batched = as_table(table)  # (B, r, c)
     rows, cols = obs.shape[-2:]
@@ -274,27 +213,8 @@ def chi_square_independence(table: Any, *, correction: bool = True) -> TestResul
 
 
 def mcnemar_test(correct_a: Any, correct_b: Any, *, exact: bool | None = None) -> TestResult:
-    """McNemar's test of H0: two classifiers scored on the same examples are equally accurate
-    (``statsmodels.stats.contingency_tables.mcnemar``).
-
-    Only the discordant examples count: n01 = A right and B wrong, n10 = A wrong and B right.
-    Under H0 each discordant example goes either way with probability 1/2.
-
-    Args:
-        correct_a, correct_b: per-example correctness (bool or 0/1) of models A and B on the
-            same n examples, shape (n,) or (B, n).
-        exact: True: exact binomial test, statistic min(n01, n10), p = min(1, 2 P(X <= min))
-            for X ~ Binomial(n01 + n10, 1/2). False: chi-square with continuity correction,
-            statistic (|n01 - n10| - 1)^2 / (n01 + n10), df = 1. None: exact when
-            n01 + n10 < 25, else chi-square (decided per comparison).
-
-    Returns:
-        TestResult with statistic, two-sided p-value, df (1.0 for chi-square, nan for exact)
-        and estimate = accuracy(B) - accuracy(A) = (n10 - n01) / n. With no discordant pair
-        both versions give statistic 0 and p = 1 (statsmodels' chi-square gives inf and 0).
-
-    Raises:
-        ValueError: values other than 0/1, different lengths, NaN.
+    """Both versions computed for every row, picked per row with ``np.where``
+    (contract: starter).
     """
     a, b, batched = as_paired_correctness(correct_a, correct_b)  # (B, n) bool
     only_a = (a & ~b).sum(axis=-1)  # n01: A right, B wrong, (B,) int
@@ -344,17 +264,44 @@ def _quantile_sorted(ordered: FloatArray, q: FloatArray) -> FloatArray:
     return np.where(missing, np.nan, (1 - g) * low + g * high)
 
 
+def _blocks(rows: int, cols: int, per_cell: int) -> Iterator[tuple[slice, slice]]:
+    """(row slice, column slice) blocks covering a (rows, cols) grid, each holding at most
+    ``_CHUNK_ELEMENTS`` elements when every cell costs ``per_cell`` (at least one cell)."""
+    row_step = max(1, _CHUNK_ELEMENTS // max(1, cols * per_cell))
+    col_step = cols if row_step > 1 else max(1, _CHUNK_ELEMENTS // max(1, per_cell))
+    for r in range(0, rows, row_step):
+        for c in range(0, cols, col_step):
+            yield slice(r, r + row_step), slice(c, c + col_step)
+
+
+def _gather_statistic(
+    statistic: Callable[..., Any], x: FloatArray, indices: npt.NDArray[np.int64]
+) -> FloatArray:
+    """``statistic(x[:, indices])`` (B, K) for index rows ``indices`` (K, m), in bounded blocks
+    (a full (B, K, m) gather is 4 GB at B = 1, K = 10,000, m = 50,000)."""
+    out = np.empty((x.shape[0], indices.shape[0]))
+    for rows, cols in _blocks(x.shape[0], indices.shape[0], indices.shape[1]):
+        out[rows, cols] = apply_statistic(statistic, x[rows][:, indices[cols]])
+    return out
+
+
 def _jackknife(statistic: Callable[..., Any], x: FloatArray) -> FloatArray:
-    """Leave-one-out statistics (B, n): column i is ``statistic`` of each row without x[:, i]."""
+    """Leave-one-out statistics (B, n): column i is ``statistic`` of each row without x[:, i].
+
+    The mean has a closed form, O(B n): mean + (mean - x_i) / (n - 1). Anything else gathers
+    the leave-one-out samples block by block, O(B n^2) time in O(_CHUNK_ELEMENTS) memory.
+    """
     rows, n = x.shape
-    keep = ~np.eye(n, dtype=np.bool_)  # row i of the mask drops observation i
-    leave_one_out = np.broadcast_to(np.arange(n), (n, n))[keep].reshape(n, n - 1)  # (n, n-1)
+    if statistic is np.mean:
+        mean = x.mean(axis=-1, keepdims=True)  # (B, 1)
+        return np.asarray(mean + (mean - x) / (n - 1), dtype=np.float64)  # (B, n)
     out = np.empty((rows, n))
-    step = max(1, _CHUNK_ELEMENTS // (n * (n - 1)))
-    for start in range(0, rows, step):
-        out[start : start + step] = apply_statistic(
-            statistic, x[start : start + step][:, leave_one_out]
-        )
+    per_row = max(1, _CHUNK_ELEMENTS // (2 * (n - 1)))  # index block: half the budget
+    kept = np.arange(n - 1)  # (n-1,)
+    for start in range(0, n, per_row):
+        dropped = np.arange(start, min(n, start + per_row))[:, np.newaxis]  # (k, 1)
+        leave_one_out = kept + (kept >= dropped)  # (k, n-1): skips position `dropped`
+        out[:, start : start + per_row] = _gather_statistic(statistic, x, leave_one_out)
     return out
 
 
@@ -392,28 +339,8 @@ def bootstrap_ci(
     method: BootstrapMethod = "percentile",
     seed: int | None = None,
 ) -> BootstrapCI:
-    """A two-sided bootstrap confidence interval for ``statistic`` (``scipy.stats.bootstrap``).
-
-    Resample k draws the indices ``rng.integers(0, n, (n_resamples, n))[k]`` with
-    ``rng = np.random.default_rng(seed)``, shared by every row of a batch: the draw scipy
-    makes, so the interval equals scipy's for the same seed.
-
-    Args:
-        data: sample, shape (n,), or a batch (B, n); n >= 2.
-        statistic: reduces the last axis, called as ``statistic(x, axis=-1)`` (np.mean,
-            np.median, ...).
-        n_resamples: bootstrap resamples R.
-        confidence: coverage of the interval, in (0, 1).
-        method: "percentile" (quantiles of the bootstrap distribution) or "bca" (levels
-            corrected for bias and skew; nan when the bootstrap distribution is degenerate).
-        seed: seeds the generator; None draws fresh entropy.
-
-    Returns:
-        BootstrapCI with low, high, the statistic of the data and the bootstrap standard error.
-
-    Raises:
-        ValueError: n < 2, NaN, n_resamples < 1, confidence outside (0, 1), unknown method.
-        TypeError: statistic not callable or not reducing the last axis.
+    """One shared (R, n) draw; statistics gathered in bounded blocks; BCa's jackknife in
+    closed form for the mean (contract: starter).
     """
     x, batched = as_sample(data, "data")  # (B, n)
     check_resamples(n_resamples)
@@ -421,14 +348,9 @@ def bootstrap_ci(
     check_choice(method, "method", ("percentile", "bca"))
     rng = np.random.default_rng(seed)
     rows, n = x.shape
-    indices = rng.integers(0, n, (n_resamples, n))  # (R, n)
+    indices = rng.integers(0, n, (n_resamples, n))  # (R, n): scipy's one draw
     theta_hat = apply_statistic(statistic, x)  # (B,)
-    theta_b = np.empty((rows, n_resamples))  # (B, R)
-    step = max(1, _CHUNK_ELEMENTS // (n_resamples * n))
-    for start in range(0, rows, step):
-        theta_b[start : start + step] = apply_statistic(
-            statistic, x[start : start + step][:, indices]
-        )
+    theta_b = _gather_statistic(statistic, x, indices)  # (B, R)
     alpha = (1 - confidence) / 2
     if method == "bca":
         q_low, q_high = _bca_levels(x, statistic, theta_hat, theta_b, alpha)
@@ -453,27 +375,8 @@ def permutation_test(
     alternative: Alternative = "two-sided",
     seed: int | None = None,
 ) -> TestResult:
-    """Two-sample permutation test of H0: a and b come from one distribution, with the
-    statistic mean(a) - mean(b) (``scipy.stats.permutation_test``, independent samples).
-
-    When ``n_resamples`` covers all C(na + nb, na) splits of the pooled data, every split is
-    visited once and p = (number at least as extreme) / C (exact). Otherwise resample k uses
-    the pooled order ``rng.permutation(na + nb)`` (k-th call, ``rng = default_rng(seed)``,
-    shared by a batch's rows: scipy's draws) and p = (count + 1) / (n_resamples + 1).
-    "At least as extreme" allows 100 eps relative slack for rounding, as scipy does.
-
-    Args:
-        a, b: samples, shapes (na,), (nb,) or batches (B, na), (B, nb); na, nb >= 2.
-        n_resamples: random splits to draw (or more, for the exact test).
-        alternative: "two-sided" (p = min(1, 2 min(p_less, p_greater))), "less" or "greater".
-        seed: seeds the generator; None draws fresh entropy.
-
-    Returns:
-        TestResult with statistic mean(a) - mean(b), pvalue, df None, estimate = statistic.
-
-    Raises:
-        ValueError: fewer than 2 observations, NaN, batch mismatch, n_resamples < 1, bad
-            alternative.
+    """One shared set of orders (all splits, or scipy's draws); the null distribution
+    gathered in bounded blocks (contract: starter).
     """
     alt = check_alternative(alternative)
     check_resamples(n_resamples)
@@ -491,22 +394,10 @@ def permutation_test(
     observed = a2.mean(axis=-1) - b2.mean(axis=-1)  # (B,)
     resamples = orders.shape[0]
     null = np.empty((pooled.shape[0], resamples))  # (B, R)
-    step = max(1, _CHUNK_ELEMENTS // (resamples * total))
-    for start in range(0, pooled.shape[0], step):
-        shuffled = pooled[start : start + step][:, orders]  # (b, R, N)
-        null[start : start + step] = shuffled[..., :na].mean(axis=-1) - shuffled[..., na:].mean(
-            axis=-1
-        )
-    slack = np.abs(100 * np.finfo(np.float64).eps * observed)[:, np.newaxis]  # rounding ties
-    plus = 0 if exact else 1
-    p_less = ((null <= observed[:, np.newaxis] + slack).sum(axis=-1) + plus) / (resamples + plus)
-    p_greater = ((null >= observed[:, np.newaxis] - slack).sum(axis=-1) + plus) / (resamples + plus)
-    if alt == "less":
-        pvalue = p_less
-    elif alt == "greater":
-        pvalue = p_greater
-    else:
-        pvalue = np.minimum(1.0, 2 * np.minimum(p_less, p_greater))
+    for rows, cols in _blocks(pooled.shape[0], resamples, total):
+        shuffled = pooled[rows][:, orders[cols]]  # (b, r, N)
+        null[rows, cols] = shuffled[..., :na].mean(axis=-1) - shuffled[..., na:].mean(axis=-1)
+    pvalue = _null_pvalue(null, observed, 0 if exact else 1, alt)
     return TestResult(
         statistic=unbatch(observed, batched),
         pvalue=unbatch(pvalue, batched),
@@ -514,6 +405,23 @@ def permutation_test(
         alternative=alt,
         estimate=unbatch(observed, batched),
     )
+
+
+def _null_pvalue(
+    null: FloatArray, observed: FloatArray, plus: int, alternative: Alternative
+) -> FloatArray:
+    """Share of the null statistics (B, R) at least as extreme as ``observed`` (B,), with 100 eps
+    relative slack for rounding. ``plus`` = 1 counts the observed split itself (random
+    resamples: p >= 1 / (R + 1), never 0), 0 for the exact enumeration, which contains it."""
+    resamples = null.shape[-1]
+    slack = np.abs(100 * np.finfo(np.float64).eps * observed)[:, np.newaxis]  # rounding ties
+    p_less = ((null <= observed[:, np.newaxis] + slack).sum(axis=-1) + plus) / (resamples + plus)
+    p_greater = ((null >= observed[:, np.newaxis] - slack).sum(axis=-1) + plus) / (resamples + plus)
+    if alternative == "less":
+        return np.asarray(p_less, dtype=np.float64)
+    if alternative == "greater":
+        return np.asarray(p_greater, dtype=np.float64)
+    return np.asarray(np.minimum(1.0, 2 * np.minimum(p_less, p_greater)), dtype=np.float64)
 
 
 def _all_splits(total: int, na: int) -> npt.NDArray[np.int64]:
@@ -532,19 +440,7 @@ def _all_splits(total: int, na: int) -> npt.NDArray[np.int64]:
 
 
 def cohens_d(a: Any, b: Any, *, paired: bool = False) -> Values:
-    """Cohen's d: the mean difference a - b in standard deviations.
-
-    Args:
-        a, b: samples, shape (na,), (nb,) or batches (B, na), (B, nb); at least 2 each.
-        paired: False: (mean(a) - mean(b)) / pooled s, pooled s^2 = ((na - 1) s_a^2 +
-            (nb - 1) s_b^2) / (na + nb - 2). True: d_z = mean(a - b) / s(a - b), for equal n.
-
-    Returns:
-        float, or (B,) array; +-inf or nan when the standard deviation is zero.
-
-    Raises:
-        ValueError: fewer than 2 observations, NaN, paired samples of different lengths.
-    """
+    """Batched, from the same two-pass moments as the t-tests (contract: starter)."""
     a2, b2, batched = as_pair(a, b, paired=paired)
     if paired:
         mean, var = _mean_var(a2 - b2)
@@ -580,10 +476,13 @@ def _power(
     noncentrality = effect_size * np.sqrt(nobs)
     tail = alpha / 2 if alternative == "two-sided" else alpha
     power = np.zeros(np.broadcast(effect_size, n, alpha).shape)
+    critical = -special.stdtrit(df, tail)  # t_(1 - tail) > 0
     if alternative in ("two-sided", "greater"):  # reject when T > t_(1 - tail)
-        power = power + (1 - special.nctdtr(df, noncentrality, -special.stdtrit(df, tail)))
-    if alternative in ("two-sided", "less"):  # reject when T < t_tail
-        power = power + special.nctdtr(df, noncentrality, special.stdtrit(df, tail))
+        # P(T > c) for T ~ nct(df, nc) is P(-T < -c) with -T ~ nct(df, -nc): the upper tail
+        # itself, exact where 1 - cdf would round to 0 (a tiny power for the wrong direction).
+        power = power + special.nctdtr(df, -noncentrality, -critical)
+    if alternative in ("two-sided", "less"):  # reject when T < -t_(1 - tail)
+        power = power + special.nctdtr(df, noncentrality, -critical)
     return np.asarray(power)
 
 
@@ -595,24 +494,8 @@ def power_ttest(
     kind: TTestKind = "two-sample",
     alternative: Alternative = "two-sided",
 ) -> Values:
-    """Probability that the t-test rejects H0 at level ``alpha`` when the true standardized
-    effect is ``effect_size`` (``statsmodels`` TTestIndPower / TTestPower ``.power``).
-
-    Under the alternative the statistic follows a noncentral t with df = 2n - 2 (two-sample,
-    n per group) or n - 1 (one-sample, paired) and noncentrality d sqrt(n / 2) or d sqrt(n).
-
-    Args:
-        effect_size: Cohen's d (d_z for paired); numbers or arrays, broadcast together.
-        n: observations per group (two-sample) or pairs/observations; > 1, may be fractional.
-        alpha: significance level in (0, 1).
-        kind: "two-sample", "one-sample" or "paired" (one-sample on the differences).
-        alternative: "two-sided", "greater" (effect > 0) or "less".
-
-    Returns:
-        float, or an array of the broadcast shape.
-
-    Raises:
-        ValueError: n <= 1, NaN, alpha outside (0, 1), unknown kind or alternative.
+    """Vectorized over broadcast arguments; the upper tail from ``nctdtr(df, -nc, -c)``
+    (contract: starter).
     """
     alt = check_alternative(alternative)
     check_choice(kind, "kind", ("two-sample", "one-sample", "paired"))
@@ -631,22 +514,8 @@ def sample_size_ttest(
     kind: TTestKind = "two-sample",
     alternative: Alternative = "two-sided",
 ) -> Values:
-    """The (fractional) n at which ``power_ttest(effect_size, n, alpha)`` equals ``power``
-    (``statsmodels`` ``solve_power(nobs1=None)``); round up for a study plan.
-
-    Solved by bisection on n in (1, inf), all elements at once, to 1e-12 relative.
-
-    Args:
-        effect_size: Cohen's d, nonzero (its sign must match a one-sided alternative).
-        power: target power in (alpha, 1).
-        alpha, kind, alternative: as ``power_ttest``.
-
-    Returns:
-        n per group (two-sample) or pairs/observations: float or array.
-
-    Raises:
-        ValueError: effect_size 0 or of the wrong sign for a one-sided alternative (no n
-            reaches the power), power outside (alpha, 1), NaN, unknown kind or alternative.
+    """Bisection on every element at once after bracketing by doubling (contract:
+    starter).
     """
     alt = check_alternative(alternative)
     check_choice(kind, "kind", ("two-sample", "one-sample", "paired"))
@@ -689,22 +558,8 @@ def _check_reachable(
 
 
 def adjust_pvalues(pvalues: Any, method: Correction = "holm") -> FloatArray:
-    """p-values adjusted for m simultaneous tests (``statsmodels`` ``multipletests``).
-
-    Reject H0_i at level alpha when adjusted p_i <= alpha.
-
-    Args:
-        pvalues: shape (m,), or (B, m) for B independent families.
-        method: "bonferroni" (m p, controls the family-wise error rate), "holm" (step-down:
-            sorted p_(i) times (m - i + 1), made non-decreasing; FWER, never worse than
-            Bonferroni) or "bh" (Benjamini-Hochberg step-up: p_(i) m / i, made non-increasing
-            from the top; controls the false discovery rate).
-
-    Returns:
-        Adjusted p-values capped at 1, in the input's order and shape.
-
-    Raises:
-        ValueError: values outside [0, 1], NaN, unknown method.
+    """One argsort per family; Holm and BH as running max/min with ``accumulate``
+    (contract: starter).
     """
     check_choice(method, "method", ("bonferroni", "holm", "bh"))
     p, batched = as_pvalues(pvalues)  # (B, m)
@@ -727,52 +582,73 @@ def adjust_pvalues(pvalues: Any, method: Correction = "holm") -> FloatArray:
 # Task 10: the report
 
 
+def _proportion_interval(
+    k: FloatArray, m: FloatArray, level: float, exact: npt.NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """(1 - level) interval for a binomial proportion from k successes in m > 0 trials, the
+    inversion of the test McNemar used: Clopper-Pearson where ``exact`` (the binomial test),
+    else Wilson's score interval with continuity correction (the corrected chi-square)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # k = 0 or m: the ends are 0 and 1
+        cp_low = np.where(k > 0, special.betaincinv(k, m - k + 1, level / 2), 0.0)
+        cp_high = np.where(k < m, special.betaincinv(k + 1, m - k, 1 - level / 2), 1.0)
+        z = special.ndtri(1 - level / 2)
+        p, q = k / m, 1 - k / m
+        denominator = 2 * (m + z * z)
+        centre = (2 * m * p + z * z) / denominator
+        down = (1 + z * np.sqrt(z * z - 2 - 1 / m + 4 * p * (m * q + 1))) / denominator
+        up = (1 + z * np.sqrt(z * z + 2 - 1 / m + 4 * p * (m * q - 1))) / denominator
+        wilson_low = np.where(k > 0, np.maximum(centre - down, 0.0), 0.0)
+        wilson_high = np.where(k < m, np.minimum(centre + up, 1.0), 1.0)
+    return np.where(exact, cp_low, wilson_low), np.where(exact, cp_high, wilson_high)
+
+
+def _mcnemar_interval(
+    a: FloatArray, b: FloatArray, level: float, exact: npt.NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """Interval (B,) for accuracy(b) - accuracy(a) = (n10 - n01) / n that contains 0 exactly
+    when McNemar's test keeps H0: given m = n01 + n10 discordant examples, the difference is
+    (2 pi - 1) m / n for pi = P(a discordant example favours b), whose interval inverts the
+    test. No discordant example: the difference is 0 for certain, the interval [0, 0]."""
+    right_a, right_b = a.astype(np.bool_), b.astype(np.bool_)
+    only_b = (~right_a & right_b).sum(axis=-1).astype(np.float64)  # n10, (B,)
+    m = (right_a != right_b).sum(axis=-1).astype(np.float64)  # n01 + n10
+    pi_low, pi_high = _proportion_interval(only_b, np.maximum(m, 1.0), level, exact)
+    scale = m / a.shape[-1]  # 0 when the models never disagree
+    return (2 * pi_low - 1) * scale, (2 * pi_high - 1) * scale
+
+
 def compare_models(
     scores_a: Any, scores_b: Any, *, paired: bool = True, alpha: float = 0.05
 ) -> ModelComparison:
-    """Is model B better than model A? Picks the test, decides at level ``alpha``, and reports
-    the difference, its effect size and confidence interval.
-
-    Tests: paired 0/1 scores (per-example correctness) -> McNemar (``mcnemar_test``); other
-    paired scores -> paired t-test of B - A; unpaired -> Welch's t-test of B vs A.
-    Higher scores are better (negate losses first).
-
-    Args:
-        scores_a, scores_b: per-example (paired) or per-run scores, shape (n,) or (B, n).
-        paired: whether scores_a[i] and scores_b[i] come from the same example or fold.
-        alpha: significance level in (0, 1).
-
-    Returns:
-        ModelComparison: decision "B better" / "A better" when p < alpha, else "no significant
-        difference"; mean difference B - A; Cohen's d of B over A (d_z when paired); and the
-        (1 - alpha) t-interval for the mean difference (paired or Welch), as scipy's
-        ``ttest_rel(b, a)`` / ``ttest_ind(b, a, equal_var=False)`` ``.confidence_interval``.
-
-    Raises:
-        ValueError: as the underlying tests; alpha outside (0, 1).
-    """
+    """One batched pass: the test of every row at once, and an interval from the same test
+    (for McNemar, ``_mcnemar_interval``), so decision and interval never disagree."""
     level = float(check_unit_interval(alpha, "alpha"))
     a2, b2, batched = as_pair(scores_a, scores_b, paired=paired, names=("scores_a", "scores_b"))
     a, b = (a2, b2) if batched else (a2[0], b2[0])
-    t_result = paired_ttest(b, a) if paired else two_sample_ttest(b, a, equal_var=False)
     binary = paired and bool(np.isin(a2, (0.0, 1.0)).all() and np.isin(b2, (0.0, 1.0)).all())
     if binary:
         result, test = mcnemar_test(a, b), "mcnemar"
+        estimate = np.atleast_1d(np.asarray(result.estimate, dtype=np.float64))  # (n10 - n01) / n
+        exact = np.isnan(np.atleast_1d(np.asarray(result.df, dtype=np.float64)))
+        low, high = _mcnemar_interval(a2, b2, level, exact)
     else:
-        result, test = t_result, "paired t" if paired else "welch t"
-    estimate = np.asarray(t_result.estimate)  # mean(b) - mean(a): () or (B,)
-    se, df = np.asarray(t_result.standard_error), np.asarray(t_result.df)
-    low = special.stdtrit(df, level / 2) * se + estimate
-    high = special.stdtrit(df, 1 - level / 2) * se + estimate
+        result = paired_ttest(b, a) if paired else two_sample_ttest(b, a, equal_var=False)
+        test = "paired t" if paired else "welch t"
+        se = np.atleast_1d(np.asarray(result.standard_error, dtype=np.float64))
+        df = np.atleast_1d(np.asarray(result.df, dtype=np.float64))
+        estimate = np.atleast_1d(np.asarray(result.estimate, dtype=np.float64))
+        low = special.stdtrit(df, level / 2) * se + estimate
+        high = special.stdtrit(df, 1 - level / 2) * se + estimate
     better = np.where(estimate > 0, "B better", "A better")
-    decision = np.where(np.asarray(result.pvalue) < level, better, "no significant difference")
+    pvalue = np.atleast_1d(np.asarray(result.pvalue, dtype=np.float64))
+    decision = np.where(pvalue < level, better, "no significant difference")
     return ModelComparison(
         test=test,
         result=result,
-        decision=decision if batched else str(decision),
-        mean_difference=_shaped(estimate),
+        decision=decision if batched else str(decision[0]),
+        mean_difference=unbatch(estimate, batched),
         effect_size=cohens_d(b, a, paired=paired),
-        ci_low=_shaped(np.asarray(low)),
-        ci_high=_shaped(np.asarray(high)),
+        ci_low=unbatch(np.asarray(low, dtype=np.float64), batched),
+        ci_high=unbatch(np.asarray(high, dtype=np.float64), batched),
         alpha=level,
     )

@@ -12,8 +12,14 @@ Already written for you:
   ``unbatch`` to hand a single comparison back as floats. Call them first in each function.
 - ``scipy.special`` has the distribution functions: ``stdtr(df, t)`` (t CDF), ``stdtrit``
   (its inverse), ``chdtrc(df, x)`` (chi-square upper tail), ``bdtr(k, n, p)`` (binomial CDF),
-  ``nctdtr(df, nc, t)`` (noncentral t CDF), ``ndtr``/``ndtri`` (normal CDF and inverse).
-  The statistics and degrees of freedom are yours to compute.
+  ``nctdtr(df, nc, t)`` (noncentral t CDF), ``betaincinv(a, b, q)`` (beta quantile),
+  ``ndtr``/``ndtri`` (normal CDF and inverse).
+  The statistics and degrees of freedom are yours to compute. Take every tail probability from
+  the tail itself (``stdtr(df, -t)`` for P(T >= t)), never as ``1 - cdf``: that rounds to 0
+  for an extreme statistic, where the true p-value is tiny but positive.
+
+This file is the specification: each docstring below states the arguments, shapes, results and
+errors; ``baseline.py`` and ``solution.py`` only say how their approach differs.
 """
 
 from __future__ import annotations
@@ -191,6 +197,8 @@ def mcnemar_test(correct_a: Any, correct_b: Any, *, exact: bool | None = None) -
         TestResult with statistic, two-sided p-value, df (1.0 for chi-square, nan for exact)
         and estimate = accuracy(B) - accuracy(A) = (n10 - n01) / n. With no discordant pair
         both versions give statistic 0 and p = 1 (statsmodels' chi-square gives inf and 0).
+        The corrected statistic is not monotone in |n01 - n10| at the bottom: n01 = n10 gives
+        1 / (n01 + n10), a difference of one gives 0 (both far from any rejection).
 
     Raises:
         ValueError: values other than 0/1, different lengths, NaN.
@@ -228,7 +236,14 @@ def bootstrap_ci(
         confidence: coverage of the interval, in (0, 1).
         method: "percentile" (quantiles of the bootstrap distribution) or "bca" (levels
             corrected for bias and skew; nan when the bootstrap distribution is degenerate).
+            BCa's acceleration needs the n leave-one-out (jackknife) statistics: for np.mean
+            use the closed form mean + (mean - x_i) / (n - 1); for any other statistic
+            gather the leave-one-out samples in blocks, never as one (B, n, n - 1) array
+            (20 GB at n = 50,000).
         seed: seeds the generator; None draws fresh entropy.
+
+    Memory: besides the (n_resamples, n) index array, scratch stays within a fixed budget
+    (gather ``data[:, indices]`` in blocks of rows and resamples).
 
     Returns:
         BootstrapCI with low, high, the statistic of the data and the bootstrap standard error.
@@ -260,8 +275,12 @@ def permutation_test(
     shared by a batch's rows: scipy's draws) and p = (count + 1) / (n_resamples + 1).
     "At least as extreme" allows 100 eps relative slack for rounding, as scipy does.
 
+    Scratch memory stays bounded however large the batch, n_resamples or samples: gather the
+    shuffled samples in blocks (a full (B, R, na + nb) gather is 8 B R (na + nb) bytes).
+
     Args:
-        a, b: samples, shapes (na,), (nb,) or batches (B, na), (B, nb); na, nb >= 1.
+        a, b: samples, shapes (na,), (nb,) or batches (B, na), (B, nb); na, nb >= 2 (as
+            scipy.stats.permutation_test requires).
         n_resamples: random splits to draw (or more, for the exact test).
         alternative: "two-sided" (p = min(1, 2 min(p_less, p_greater))), "less" or "greater".
         seed: seeds the generator; None draws fresh entropy.
@@ -270,7 +289,8 @@ def permutation_test(
         TestResult with statistic mean(a) - mean(b), pvalue, df None, estimate = statistic.
 
     Raises:
-        ValueError: empty samples, NaN, batch mismatch, n_resamples < 1, bad alternative.
+        ValueError: fewer than 2 observations in a sample, NaN or inf, batch mismatch,
+            n_resamples < 1, bad alternative.
     """
     raise NotImplementedError(
         "TODO(03.7): null distribution of mean(a) - mean(b) over splits of the pooled data - "
@@ -315,6 +335,9 @@ def power_ttest(
 
     Under the alternative the statistic follows a noncentral t with df = 2n - 2 (two-sample,
     n per group) or n - 1 (one-sample, paired) and noncentrality d sqrt(n / 2) or d sqrt(n).
+    Take the upper tail P(T > c) from the noncentral t's survival function (by symmetry,
+    ``nctdtr(df, -nc, -c)``), not ``1 - nctdtr(df, nc, c)``: in the direction opposite to the
+    effect the power is tiny, and ``1 - cdf`` rounds it to 0.
 
     Args:
         effect_size: Cohen's d (d_z for paired); numbers or arrays, broadcast together.
@@ -413,9 +436,18 @@ def compare_models(
 
     Returns:
         ModelComparison: decision "B better" / "A better" when p < alpha, else "no significant
-        difference"; mean difference B - A; Cohen's d of B over A (d_z when paired); and the
-        (1 - alpha) t-interval for the mean difference (paired or Welch), as scipy's
-        ``ttest_rel(b, a)`` / ``ttest_ind(b, a, equal_var=False)`` ``.confidence_interval``.
+        difference"; mean difference B - A; Cohen's d of B over A (d_z when paired); and a
+        (1 - alpha) interval for the mean difference that inverts the test that decided, so 0
+        lies outside it exactly when the difference is significant:
+        - t-tests: the t-interval, as scipy's ``ttest_rel(b, a)`` / ``ttest_ind(b, a,
+          equal_var=False)`` ``.confidence_interval``;
+        - McNemar: given the m = n01 + n10 discordant examples, the difference is
+          (2 pi - 1) m / n with pi = P(a discordant example favours B) estimated by n10 / m;
+          map the interval for pi through that line: Clopper-Pearson when McNemar used the
+          exact test (``scipy.stats.binomtest(n10, m).proportion_ci(method="exact")``),
+          Wilson's score interval with continuity correction when it used the corrected
+          chi-square (``method="wilsoncc"``, clipped to [0, 1]). No discordant example:
+          [0, 0].
 
     Raises:
         ValueError: as the underlying tests; alpha outside (0, 1).

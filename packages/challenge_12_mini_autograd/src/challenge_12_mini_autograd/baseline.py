@@ -5,6 +5,10 @@ Every number is a ``Value`` that remembers its parents and the local derivative 
 broadcasting, matmul and sum build the scalar graph for us, and broadcast gradients need no
 special care: a Value used by many outputs simply accumulates from each. Correct and easy to
 check by hand; slow, because every multiply-add is a Python object.
+
+The contract (signatures, shapes, errors, freeing the graph, version checks) is the starter's
+docstrings. Here a freed graph is marked on its tensors (``_freed``) and its Values lose their
+edges; version checks compare tensors, as the solution's do.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MLP", "SGD", "Linear", "Tensor", "binary_cross_entropy"]
+__all__ = [
+    "MLP",
+    "SGD",
+    "Linear",
+    "Tensor",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
 
 Array = npt.NDArray[np.float64]
 Objects = npt.NDArray[np.object_]
@@ -50,7 +61,8 @@ class Value:
         return Value(q, ((self, _div(1.0, other.data)), (other, -_div(q, other.data))))
 
     def power(self, p: float) -> Value:
-        return Value(_pow(self.data, p), ((self, p * _pow(self.data, p - 1.0)),))
+        local = 0.0 if p == 0 else p * _pow(self.data, p - 1.0)  # x**0 is constant, even at 0
+        return Value(_pow(self.data, p), ((self, local),))
 
     def relu(self) -> Value:
         return Value(max(self.data, 0.0), ((self, 1.0 if self.data > 0 else 0.0),))
@@ -110,12 +122,7 @@ def _objects(items: list[Value], shape: tuple[int, ...]) -> Objects:
 
 
 class Tensor:
-    """An n-dimensional array of scalar ``Value`` nodes (see the module docstring).
-
-    Args:
-        data: numbers, nested lists or a numpy array of real numbers.
-        requires_grad: whether ``backward`` should fill ``grad`` for this tensor.
-    """
+    """An n-dimensional array of scalar ``Value`` nodes (contract: ``starter.Tensor``)."""
 
     __array_priority__ = 1000  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
@@ -131,6 +138,9 @@ class Tensor:
         self.requires_grad = requires_grad
         self.grad: Array | None = None
         self._parents: tuple[Tensor, ...] = ()
+        self._version = 0
+        self._saved_versions: tuple[int, ...] = ()
+        self._freed = False
 
     @staticmethod
     def _wrap(nodes: Any, *parents: Tensor) -> Tensor:
@@ -141,6 +151,8 @@ class Tensor:
         out.requires_grad = any(p.requires_grad for p in parents)
         out.grad = None
         out._parents = parents
+        out._version, out._freed = 0, False
+        out._saved_versions = tuple(p._version for p in parents)
         return out
 
     @staticmethod
@@ -176,7 +188,7 @@ class Tensor:
 
     # ---- backward ------------------------------------------------------------------------
 
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         if not self.requires_grad:
             raise ValueError(
                 "backward() on a tensor that does not require grad: no input has requires_grad=True"
@@ -191,6 +203,9 @@ class Tensor:
             seed = np.asarray(grad, dtype=np.float64)
             if seed.shape != self.shape:
                 raise ValueError(f"grad has shape {seed.shape}, expected {self.shape}")
+        tensors = _tensors(self)
+        for t in tensors:
+            _check(t)
         order = _topological_order(list(self._nodes.reshape(-1)))
         for v in order:
             v.grad = 0.0
@@ -199,10 +214,16 @@ class Tensor:
         for v in reversed(order):  # chain rule, outputs first
             for parent, local in v.edges:
                 parent.grad += local * v.grad
-        for t in _tensors(self):
+        for t in tensors:
             this_pass = _floats(t._nodes, "grad")
             leaf = not t._parents
             t.grad = this_pass + t.grad if leaf and t.grad is not None else this_pass
+        if not retain_graph:  # free: drop every edge, mark every interior tensor
+            for v in order:
+                v.edges = ()
+            for t in tensors:
+                if t._parents:
+                    t._parents, t._freed = (), True
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -334,6 +355,21 @@ def _topological_order(roots: list[Value]) -> list[Value]:
     return order
 
 
+def _check(t: Tensor) -> None:
+    """Refuse a freed tensor, or one whose parents changed in place after it was computed."""
+    if t._freed:
+        raise RuntimeError(
+            "backward() through a graph a second time: the first backward() freed it; pass "
+            "retain_graph=True to the first call to keep it"
+        )
+    for parent, saved in zip(t._parents, t._saved_versions, strict=True):
+        if parent._version != saved:
+            raise RuntimeError(
+                f"an input of shape {parent.shape} that an op saved for backward was modified "
+                f"in place (now version {parent._version}, saved at version {saved})"
+            )
+
+
 def _tensors(root: Tensor) -> list[Tensor]:
     """Every tensor that requires grad in the graph of ``root``."""
     found: dict[int, Tensor] = {}
@@ -347,25 +383,56 @@ def _tensors(root: Tensor) -> list[Tensor]:
     return list(found.values())
 
 
-def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
-    """Mean of -(t log p + (1 - t) log(1 - p)); logs clamped at -100 as torch does."""
+def _loss_node(value: float, parent: Value, local: float) -> Value:
+    """A loss term with a hand-written derivative: one edge, no clamped sub-graph."""
+    return Value(value, ((parent, local),))
+
+
+def _checked_targets(targets: Any, shape: tuple[int, ...], against: str) -> Array:
     t = np.asarray(targets, dtype=np.float64)
+    if t.shape != shape:
+        raise ValueError(f"targets have shape {t.shape}, {against} have shape {shape}")
+    if not np.all((t >= 0) & (t <= 1)):
+        raise ValueError("targets must lie in [0, 1]")
+    return t
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
+    """Per element: ``max(z, 0) - z t + log1p(exp(-|z|))`` with derivative ``sigmoid(z) - t``."""
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"logits must be a Tensor, got {type(logits).__name__}")
+    z = logits.data
+    if not np.all(np.isfinite(z)):
+        raise ValueError("logits must be finite (no NaN or inf)")
+    t = _checked_targets(targets, z.shape, "logits")
+    terms = np.empty(z.shape, dtype=object)
+    for index, v in np.ndenumerate(logits._nodes):
+        x, y = v.data, float(t[index])
+        loss = max(x, 0.0) - x * y + math.log1p(math.exp(-abs(x)))
+        terms[index] = _loss_node(loss, v, v.sigmoid().data - y)
+    return Tensor._wrap(terms, logits).mean()
+
+
+def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
+    """Per element: the clamped loss with torch's derivative ``(p - t) / max(p (1 - p), 1e-12)``."""
+    if not isinstance(probs, Tensor):
+        raise TypeError(f"probs must be a Tensor, got {type(probs).__name__}")
     p = probs.data
-    if t.shape != p.shape:
-        raise ValueError(f"targets have shape {t.shape}, probs have shape {p.shape}")
-    if not (np.all((p >= 0) & (p <= 1)) and np.all((t >= 0) & (t <= 1))):
-        raise ValueError("probs and targets must lie in [0, 1]")
+    t = _checked_targets(targets, p.shape, "probs")
+    if not np.all((p >= 0) & (p <= 1)):
+        raise ValueError("probs must lie in [0, 1]")
     terms = np.empty(p.shape, dtype=object)
     for index, v in np.ndenumerate(probs._nodes):
-        log_p, log_q = v.log(), (Value(1.0) - v).log()
-        clamp_p = log_p if log_p.data > -100 else Value(-100.0)
-        clamp_q = log_q if log_q.data > -100 else Value(-100.0)
-        terms[index] = Value(float(t[index])) * clamp_p + Value(1.0 - float(t[index])) * clamp_q
-    return -Tensor._wrap(terms, probs).mean()
+        x, y = v.data, float(t[index])
+        log_p = math.log(x) if x > 0 else -math.inf
+        log_q = math.log1p(-x) if x < 1 else -math.inf
+        loss = -(y * max(log_p, -100.0) + (1.0 - y) * max(log_q, -100.0))
+        terms[index] = _loss_node(loss, v, (x - y) / max(x * (1.0 - x), 1e-12))
+    return Tensor._wrap(terms, probs).mean()
 
 
 class Linear:
-    """``y = x @ weight + bias``, weight (in_features, out_features), U(-1/sqrt(in), 1/sqrt(in))."""
+    """``x @ weight + bias`` on object arrays of Values (contract: starter)."""
 
     def __init__(
         self, in_features: int, out_features: int, *, bias: bool = True, seed: int = 0
@@ -396,7 +463,7 @@ class Linear:
 
 
 class MLP:
-    """Linear layers of the given widths with ReLU between them."""
+    """Linear layers with ReLU between them (contract: starter)."""
 
     def __init__(self, sizes: Sequence[int], *, seed: int = 0) -> None:
         if len(sizes) < 2:
@@ -419,7 +486,8 @@ class MLP:
 
 
 class SGD:
-    """``v = momentum * v + grad; p -= lr * v``."""
+    """torch.optim.SGD's update, Value by Value, bumping each parameter's version (contract:
+    starter)."""
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
         self.params = list(params)
@@ -435,6 +503,7 @@ class SGD:
             self._velocity[k] = v
             for index, node in np.ndenumerate(p._nodes):
                 node.data -= self.lr * float(v[index])
+            p._version += 1
 
     def zero_grad(self) -> None:
         for p in self.params:

@@ -1,8 +1,10 @@
-"""``prep bench 12``: forward + backward of an MLP with binary cross-entropy, batch 256.
+"""``prep bench 12``: forward + backward of an MLP with binary cross-entropy on the logits,
+batch 256.
 
-Every implementation trains-steps the same network (same seeded weights, copied into torch),
-and each timed call is re-checked against torch's loss. The scalar baseline only runs the small
-network: at 2-256-256-1 it would build ~34 million Python objects per call.
+Every implementation steps the same network (same seeded weights, copied into torch), and each
+timed call is re-checked against torch: the loss and every parameter's gradient. The scalar
+baseline only runs the small network: at 2-256-256-1 it would build ~34 million Python objects
+per call.
 """
 
 from __future__ import annotations
@@ -17,31 +19,33 @@ import torch
 from sklearn.datasets import make_moons
 
 from prep.bench import Workload, implementations
+from prep.testing import assert_close
 
 PACKAGE = "challenge_12_mini_autograd"
 BATCH = 256
+Result = tuple[float, list[np.ndarray]]  # the loss and every parameter's gradient
 
 
-def _step(impl: ModuleType, sizes: list[int], X: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+def _step(impl: ModuleType, sizes: list[int], X: np.ndarray, y: np.ndarray) -> Callable[[], Result]:
     built: list[Any] = []  # built on the first call: an unfinished starter raises there
 
-    def step() -> float:
+    def step() -> Result:
         if not built:
             built.extend((impl.MLP(sizes, seed=0), impl.Tensor(X)))
         net, inputs = built
         net.zero_grad()
-        loss = impl.binary_cross_entropy(net(inputs).sigmoid().reshape(-1), y)
+        loss = impl.binary_cross_entropy_with_logits(net(inputs).reshape(-1), y)
         loss.backward()
-        return float(loss.item())
+        return float(loss.item()), [p.grad for p in net.parameters()]
 
     return step
 
 
-def _torch_step(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+def _torch_step(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray) -> Callable[[], Result]:
     params = [torch.tensor(w, requires_grad=True) for w in weights]
     inputs, targets = torch.from_numpy(X), torch.from_numpy(y)
 
-    def step() -> float:
+    def step() -> Result:
         for p in params:
             p.grad = None
         h = inputs
@@ -49,9 +53,9 @@ def _torch_step(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray) -> Call
             h = h @ params[k] + params[k + 1]
             if k + 2 < len(params):
                 h = torch.relu(h)
-        loss = torch.nn.functional.binary_cross_entropy(torch.sigmoid(h).reshape(-1), targets)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(h.reshape(-1), targets)
         loss.backward()
-        return float(loss.item())
+        return float(loss.item()), [p.grad.numpy() for p in params if p.grad is not None]
 
     return step
 
@@ -77,11 +81,14 @@ def workloads(quick: bool = False) -> list[Workload]:
                 candidates[name] = _step(module, sizes, X, y)
         candidates["torch"] = _torch_step(weights, X, y)
 
-        def check(name: str, value: object, expected: float = expected) -> None:
-            assert isinstance(value, float), f"{name} returned {type(value).__name__}"
-            assert abs(value - expected) <= 1e-9 * abs(expected), (
-                f"{name} loss {value} != torch's {expected}"
-            )
+        def check(name: str, value: object, expected: Result = expected) -> None:
+            assert isinstance(value, tuple), f"{name} returned {type(value).__name__}"
+            loss, grads = value
+            assert_close(loss, expected[0], rtol=1e-9, task=5, what=f"{name} loss")
+            assert len(grads) == len(expected[1]), f"{name} has {len(grads)} gradients"
+            for k, (ours, theirs) in enumerate(zip(grads, expected[1], strict=True)):
+                # float64 both sides; BLAS sums in another order, hence the slack
+                assert_close(ours, theirs, rtol=1e-9, atol=1e-12, task=5, what=f"{name} grad {k}")
 
         label = "-".join(map(str, sizes))
         out.append(

@@ -1,17 +1,16 @@
-"""Mini autograd, production grade: vectorized numpy, broadcasting-aware gradients, and an
-iterative topological sort that handles graphs of any depth.
+"""Mini autograd, production grade: one graph node per *array* operation.
 
-Every op computes its output with one numpy call and records a ``backward`` closure that maps
-the output's gradient to one gradient per parent (the op's local rule: micrograd's idea, on
-arrays). ``Tensor.backward`` orders the graph once and runs those closures in reverse.
+The contract (every signature, shape rule, error and the semantics shared with torch) is the
+starter's docstrings; this file says only what is particular to the approach:
 
-Semantics (the same as ``torch.autograd`` unless noted):
-- Data is float64; Python numbers and array-likes mix in as constants.
-- Broadcasting follows numpy; a broadcast operand's gradient is summed back to its shape.
-- A tensor used twice accumulates both contributions; leaf gradients accumulate across
-  ``backward()`` calls until ``zero_grad()`` (which sets ``grad`` to ``None``, as torch does).
-  Unlike torch, non-leaf tensors also keep the gradient of the last pass (handy for debugging).
-- ``log`` of 0 is ``-inf`` and of a negative number ``nan``, as in torch (no exception).
+- Every op computes its output with one numpy call and records a ``backward`` closure that maps
+  the output's gradient to one gradient per parent (micrograd's idea, on arrays).
+- ``Tensor.backward`` orders the graph once with an explicit stack (no recursion, any depth),
+  checks that no input an op saved was modified in place since (``_version`` counters, as
+  torch's), then runs the closures in reverse. Unless ``retain_graph=True`` it drops each
+  closure and parent link as soon as it has run, so the saved arrays are freed during the pass.
+- The losses are single nodes with a hand-written gradient: ``binary_cross_entropy_with_logits``
+  in log-sum-exp form, ``binary_cross_entropy`` with torch's clamps.
 """
 
 from __future__ import annotations
@@ -24,16 +23,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MLP", "SGD", "Linear", "Tensor", "binary_cross_entropy"]
+__all__ = [
+    "MLP",
+    "SGD",
+    "Linear",
+    "Tensor",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
 
 Array = npt.NDArray[np.float64]
 Backward = Callable[[Array], tuple[Array | None, ...]]
 
 
 def _to_array(data: Any, name: str = "data") -> Array:
-    """Convert ``data`` to a float64 array; reject what is not a real number."""
+    """A float64 copy of ``data``; reject what is not a real number."""
     if isinstance(data, Tensor):
-        return data.data
+        return data.data.copy()
     if isinstance(data, (str, bytes)):
         raise TypeError(f"{name} must be numeric, got {type(data).__name__}")
     try:
@@ -72,19 +78,37 @@ def _normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, .
     return tuple(sorted(out))
 
 
+def _graph_freed(g: Array) -> tuple[Array | None, ...]:
+    """The ``_backward`` of a node whose saved arrays a ``backward()`` pass has freed."""
+    raise RuntimeError(
+        "backward() through a graph a second time: the first backward() freed the arrays it "
+        "saved; pass retain_graph=True to the first call to keep them"
+    )
+
+
+def _check_versions(node: Tensor) -> None:
+    """Refuse a node whose inputs were modified in place after it ran (torch: version counters)."""
+    for parent, saved in zip(node._parents, node._saved_versions, strict=True):
+        if parent._version != saved:
+            raise RuntimeError(
+                f"an input of shape {parent.shape} that an op saved for backward was modified "
+                f"in place (now version {parent._version}, saved at version {saved}): run "
+                "backward() before optimizer.step(), or build the graph again"
+            )
+
+
 class Tensor:
-    """An n-dimensional float64 array that records the operations applied to it.
+    """A float64 array that records the ops applied to it (contract: ``starter.Tensor``)."""
 
-    Args:
-        data: numbers, nested lists or a numpy array of real numbers (copied to float64).
-        requires_grad: track operations on this tensor so ``backward`` can fill ``grad``.
-
-    Raises:
-        TypeError: ``data`` is not real numbers (strings, bools, complex, objects), or
-            ``requires_grad`` is not a bool.
-    """
-
-    __slots__ = ("_backward", "_parents", "data", "grad", "requires_grad")
+    __slots__ = (
+        "_backward",
+        "_parents",
+        "_saved_versions",
+        "_version",
+        "data",
+        "grad",
+        "requires_grad",
+    )
     __array_priority__ = 1000  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -95,6 +119,8 @@ class Tensor:
         self.requires_grad = requires_grad
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None
+        self._version = 0  # bumped by every in-place update of `data` (SGD.step)
+        self._saved_versions: tuple[int, ...] = ()  # the parents' versions when this op ran
 
     # ---- construction helpers ------------------------------------------------------------
 
@@ -106,10 +132,11 @@ class Tensor:
     def _result(data: Array, parents: tuple[Tensor, ...], backward: Backward) -> Tensor:
         """The output of an op; it joins the graph only when a parent needs a gradient."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad = data, None
+        out.data, out.grad, out._version = data, None, 0
         out.requires_grad = any(p.requires_grad for p in parents)
         out._parents = parents if out.requires_grad else ()
         out._backward = backward if out.requires_grad else None
+        out._saved_versions = tuple(p._version for p in out._parents)
         return out
 
     @property
@@ -160,16 +187,11 @@ class Tensor:
             )
         return order
 
-    def backward(self, grad: Any = None) -> None:
-        """Fill ``grad`` of every tensor this one depends on with d(self)/d(tensor).
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Reverse-mode pass over the graph (contract: ``starter.Tensor.backward``).
 
-        Args:
-            grad: d(loss)/d(self), same shape as ``self``; may be omitted for a one-element
-                tensor (then it is 1).
-
-        Raises:
-            ValueError: ``self`` does not require grad, or has more than one element and no
-                ``grad`` was given, or ``grad`` has the wrong shape.
+        The order is computed once; the version check runs over the whole graph before any
+        closure runs, so a refused pass leaves the graph intact.
         """
         if not self.requires_grad:
             raise ValueError(
@@ -187,6 +209,8 @@ class Tensor:
             if seed.shape != self.data.shape:
                 raise ValueError(f"grad has shape {seed.shape}, expected {self.shape}")
         order = self._topological_order()
+        for node in order:
+            _check_versions(node)
         grads: dict[int, Array] = {id(self): seed}  # this pass's gradients
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -196,7 +220,10 @@ class Tensor:
                 node.grad = g.copy() if node.grad is None else node.grad + g
                 continue
             node.grad = g
-            for parent, pg in zip(node._parents, node._backward(g), strict=True):
+            parents, parent_grads = node._parents, node._backward(g)
+            if not retain_graph:  # drop the closure (and the arrays it saved) right away
+                node._backward, node._parents, node._saved_versions = _graph_freed, (), ()
+            for parent, pg in zip(parents, parent_grads, strict=True):
                 if pg is None or not parent.requires_grad:
                     continue
                 key = id(parent)
@@ -267,11 +294,7 @@ class Tensor:
         return Tensor._lift(other) / self
 
     def __pow__(self, exponent: float) -> Tensor:
-        """``self ** exponent`` for a Python number ``exponent``.
-
-        Raises:
-            TypeError: ``exponent`` is a tensor, array or anything but a real number.
-        """
+        """``self ** exponent``; the exponent 0 has gradient 0 everywhere (0 * 0**-1 is NaN)."""
         if isinstance(exponent, bool) or not isinstance(exponent, (int, float)):
             raise TypeError(
                 f"the exponent must be a Python int or float, got {type(exponent).__name__}"
@@ -282,6 +305,8 @@ class Tensor:
             out = x**p
 
         def backward(g: Array) -> tuple[Array]:
+            if p == 0.0:  # x**0 is constant; torch masks the gradient to 0 the same way
+                return (np.zeros_like(x),)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (g * p * x ** (p - 1.0),)
 
@@ -303,7 +328,6 @@ class Tensor:
         return Tensor._result(out, (self,), lambda g: (g * out,))
 
     def log(self) -> Tensor:
-        """Natural log; ``log(0) = -inf`` and ``log(x < 0) = nan``, as in torch."""
         x = self.data
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.log(x)
@@ -315,16 +339,12 @@ class Tensor:
         return Tensor._result(out, (self,), backward)
 
     def sigmoid(self) -> Tensor:
-        x = self.data
-        # exp of a non-positive number only: no overflow for large |x|.
-        z = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+        out = _sigmoid(self.data)
         return Tensor._result(out, (self,), lambda g: (g * out * (1.0 - out),))
 
     # ---- task 4: reductions, shape ops and matmul ----------------------------------------
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (an int, a sequence of ints, or ``None`` for all axes)."""
         axes = _normalize_axes(axis, self.ndim)
         shape = self.shape
         out = self.data.sum(axis=axes, keepdims=keepdims)
@@ -337,7 +357,7 @@ class Tensor:
         return Tensor._result(np.asarray(out, dtype=np.float64), (self,), backward)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis``; the mean of zero elements is an error."""
+        """``sum * (1 / count)``: the gradient comes from the two ops it is built of."""
         axes = _normalize_axes(axis, self.ndim)
         count = math.prod(self.shape[a] for a in axes)
         if count == 0:
@@ -347,7 +367,6 @@ class Tensor:
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / count)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        """``reshape(2, 3)`` or ``reshape((2, 3))``; one dimension may be -1."""
         target: Any = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
         try:
             out = self.data.reshape(target)
@@ -359,7 +378,7 @@ class Tensor:
         return Tensor._result(out, (self,), lambda g: (g.reshape(original),))
 
     def transpose(self, *axes: int) -> Tensor:
-        """Permute the axes (``transpose()`` reverses them, as numpy does)."""
+        """The gradient is permuted back with the inverse permutation (``argsort(perm)``)."""
         perm = axes or tuple(range(self.ndim))[::-1]
         if sorted(perm) != list(range(self.ndim)):
             raise ValueError(f"axes {axes} are not a permutation of the {self.ndim} axes")
@@ -367,11 +386,8 @@ class Tensor:
         return Tensor._result(self.data.transpose(perm), (self,), lambda g: (g.transpose(inverse),))
 
     def __matmul__(self, other: Any) -> Tensor:
-        """Matrix product with numpy's rules: 1-D operands are promoted, batch axes broadcast.
-
-        Raises:
-            ValueError: a 0-d operand, or inner dimensions that differ.
-        """
+        """1-D operands are promoted to matrices for the backward and squeezed back; batch axes
+        that broadcast are summed back with ``_unbroadcast``."""
         o = Tensor._lift(other)
         a, b = self.data, o.data
         if a.ndim == 0 or b.ndim == 0:
@@ -413,30 +429,52 @@ class Tensor:
 # ---- task 5: a tiny neural-network library ---------------------------------------------
 
 
-def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
-    """Mean binary cross-entropy of probabilities against 0/1 (or soft) targets.
+def _sigmoid(x: Array) -> Array:
+    """1 / (1 + exp(-x)) from exp of a non-positive number only: no overflow for any x."""
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 
-    Matches ``torch.nn.functional.binary_cross_entropy``: each log is clamped at -100, and the
-    gradient divides by ``max(p * (1 - p), 1e-12)``, so p = 0 or 1 gives a finite loss.
 
-    Args:
-        probs: probabilities in [0, 1], any shape.
-        targets: same shape, values in [0, 1]; treated as constants (no gradient).
+def _targets(targets: Any, shape: tuple[int, ...], against: str) -> Array:
+    """``targets`` as a float64 array of ``shape`` with values in [0, 1]."""
+    t = _to_array(targets, "targets")
+    if t.shape != shape:
+        raise ValueError(f"targets have shape {t.shape}, {against} have shape {shape}")
+    if not np.all((t >= 0) & (t <= 1)):
+        raise ValueError("targets must lie in [0, 1]")
+    return t
 
-    Raises:
-        ValueError: shapes differ, or a value lies outside [0, 1] (or is NaN).
+
+def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
+    """One node: ``max(z, 0) - z t + log1p(exp(-|z|))`` and gradient ``(sigmoid(z) - t) / n``.
+
+    Neither the loss nor the gradient passes through a probability, so nothing saturates.
     """
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"logits must be a Tensor, got {type(logits).__name__}")
+    z = logits.data
+    if not np.all(np.isfinite(z)):
+        raise ValueError("logits must be finite (no NaN or inf)")
+    t = _targets(targets, z.shape, "logits")
+    n = max(z.size, 1)
+    loss = np.mean(np.maximum(z, 0.0) - z * t + np.log1p(np.exp(-np.abs(z))))
+
+    def backward(g: Array) -> tuple[Array]:
+        return (g * (_sigmoid(z) - t) / n,)
+
+    return Tensor._result(np.asarray(loss, dtype=np.float64), (logits,), backward)
+
+
+def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
+    """One node with torch's clamps: each log at -100, the gradient's denominator
+    ``p (1 - p)`` at 1e-12 (so p = 0 or 1 gives a large finite gradient, as in torch)."""
     if not isinstance(probs, Tensor):
         raise TypeError(f"probs must be a Tensor, got {type(probs).__name__}")
-    t = _to_array(targets, "targets")
     p = probs.data
-    if t.shape != p.shape:
-        raise ValueError(f"targets have shape {t.shape}, probs have shape {p.shape}")
+    t = _targets(targets, p.shape, "probs")
     if not (np.all((p >= 0) & (p <= 1))):
         raise ValueError("probs must lie in [0, 1] (apply sigmoid to logits first)")
-    if not (np.all((t >= 0) & (t <= 1))):
-        raise ValueError("targets must lie in [0, 1]")
-    n = p.size
+    n = max(p.size, 1)
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), -100.0)
         log_q = np.maximum(np.log1p(-p), -100.0)
@@ -449,10 +487,7 @@ def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
 
 
 class Linear:
-    """``y = x @ weight + bias`` with weight (in_features, out_features).
-
-    Weights are drawn from U(-1/sqrt(in), 1/sqrt(in)), torch's default for nn.Linear.
-    """
+    """``x @ weight + bias``: one matmul node and one broadcast add (contract: starter)."""
 
     def __init__(
         self, in_features: int, out_features: int, *, bias: bool = True, seed: int = 0
@@ -472,7 +507,6 @@ class Linear:
         )
 
     def __call__(self, x: Tensor) -> Tensor:
-        """(N, in_features) -> (N, out_features)."""
         if x.shape[-1:] != self.weight.shape[:1]:
             raise ValueError(
                 f"Linear expects inputs of shape (..., {self.weight.shape[0]}), got {x.shape}"
@@ -489,10 +523,7 @@ class Linear:
 
 
 class MLP:
-    """Linear layers of the given widths with ReLU between them (none after the last).
-
-    ``MLP([2, 16, 16, 1])`` maps (N, 2) to (N, 1) logits.
-    """
+    """Linear layers with ReLU between them (contract: starter)."""
 
     def __init__(self, sizes: Sequence[int], *, seed: int = 0) -> None:
         if len(sizes) < 2:
@@ -515,7 +546,7 @@ class MLP:
 
 
 class SGD:
-    """Stochastic gradient descent with optional momentum (torch.optim.SGD's update rule)."""
+    """torch.optim.SGD's update, in place, bumping each parameter's version (contract: starter)."""
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
         self.params = list(params)
@@ -531,7 +562,6 @@ class SGD:
         self._velocity: list[Array | None] = [None] * len(self.params)
 
     def step(self) -> None:
-        """``v = momentum * v + grad; p -= lr * v`` for every parameter that has a gradient."""
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -540,6 +570,7 @@ class SGD:
             if self.momentum:
                 self._velocity[k] = v
             p.data -= self.lr * v
+            p._version += 1  # graphs built on the old values now refuse to backward
 
     def zero_grad(self) -> None:
         for p in self.params:

@@ -9,10 +9,22 @@ output to the leaves and fills ``.grad``.
 Run the tests with ``uv run prep test 12`` (add ``--task K`` for one task) and compare with
 ``torch.autograd``: the tests do exactly that. The README's "Tasks" section explains each TODO.
 
+This file is the specification: the docstrings below state every signature, shape rule and
+error; ``baseline.py`` and ``solution.py`` only say how they differ in approach.
+
 Semantics to keep (the same as torch unless noted):
+- Data is float64 and ``Tensor(x)`` copies ``x`` (a Tensor, array or list); Python numbers
+  and array-likes mix into ops as constants.
 - Broadcasting follows numpy; a broadcast operand's gradient is summed back to its shape.
 - A tensor used twice accumulates both contributions; leaf gradients accumulate across
-  ``backward()`` calls until ``zero_grad()`` sets ``grad`` to ``None``.
+  ``backward()`` calls until ``zero_grad()`` sets ``grad`` to ``None``. Unlike torch, non-leaf
+  tensors keep the gradient of the last pass too (handy for debugging).
+- ``backward()`` frees the graph it ran through (each op's saved arrays) unless
+  ``retain_graph=True``; a second ``backward()`` through a freed graph is a ``RuntimeError``.
+- Every tensor has a ``_version`` that each in-place update of its ``data`` bumps
+  (``SGD.step`` does); ``Tensor._result`` records the parents' versions, and ``backward()``
+  refuses (``RuntimeError``) a graph whose saved inputs changed since: their gradients would
+  silently use the new values.
 - ``log`` of 0 is ``-inf`` and of a negative number ``nan`` (no exception), as in torch.
 """
 
@@ -25,7 +37,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MLP", "SGD", "Linear", "Tensor", "binary_cross_entropy"]
+__all__ = [
+    "MLP",
+    "SGD",
+    "Linear",
+    "Tensor",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
 
 Array = npt.NDArray[np.float64]
 # An op's local rule: d(loss)/d(output) -> one d(loss)/d(parent) per parent (None: no gradient).
@@ -33,9 +52,9 @@ Backward = Callable[[Array], tuple[Array | None, ...]]
 
 
 def _to_array(data: Any, name: str = "data") -> Array:
-    """Convert ``data`` to a float64 array; reject what is not a real number. (Given.)"""
+    """A float64 copy of ``data``; reject what is not a real number. (Given.)"""
     if isinstance(data, Tensor):
-        return data.data
+        return data.data.copy()
     if isinstance(data, (str, bytes)):
         raise TypeError(f"{name} must be numeric, got {type(data).__name__}")
     try:
@@ -59,18 +78,35 @@ def _unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     )
 
 
+def _graph_freed(g: Array) -> tuple[Array | None, ...]:
+    """The ``_backward`` to give a node once ``backward()`` has freed it. (Given.)"""
+    raise RuntimeError(
+        "backward() through a graph a second time: the first backward() freed the arrays it "
+        "saved; pass retain_graph=True to the first call to keep them"
+    )
+
+
 class Tensor:
     """An n-dimensional float64 array that records the operations applied to it.
 
     Args:
-        data: numbers, nested lists or a numpy array of real numbers (copied to float64).
+        data: numbers, nested lists, a numpy array of real numbers or a Tensor (copied to
+            float64: the new tensor never shares memory with ``data``).
         requires_grad: track operations on this tensor so ``backward`` can fill ``grad``.
 
     Raises:
         TypeError: ``data`` is not real numbers, or ``requires_grad`` is not a bool.
     """
 
-    __slots__ = ("_backward", "_parents", "data", "grad", "requires_grad")
+    __slots__ = (
+        "_backward",
+        "_parents",
+        "_saved_versions",
+        "_version",
+        "data",
+        "grad",
+        "requires_grad",
+    )
     __array_priority__ = 1000  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -81,6 +117,8 @@ class Tensor:
         self.requires_grad = requires_grad
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None
+        self._version = 0  # bumped by every in-place update of `data` (SGD.step)
+        self._saved_versions: tuple[int, ...] = ()  # the parents' versions when this op ran
 
     # ---- given: construction helpers -----------------------------------------------------
 
@@ -96,10 +134,11 @@ class Tensor:
         ``backward(g)`` must return one gradient per parent, each of that parent's shape.
         """
         out = Tensor.__new__(Tensor)
-        out.data, out.grad = data, None
+        out.data, out.grad, out._version = data, None, 0
         out.requires_grad = any(p.requires_grad for p in parents)
         out._parents = parents if out.requires_grad else ()
         out._backward = backward if out.requires_grad else None
+        out._saved_versions = tuple(p._version for p in out._parents)
         return out
 
     @property
@@ -131,21 +170,31 @@ class Tensor:
 
     # ---- task 1: backward ----------------------------------------------------------------
 
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Fill ``grad`` of every tensor this one depends on with d(self)/d(tensor).
 
         Order the graph topologically WITHOUT recursion (an explicit stack: graphs can be
-        100,000 nodes deep), seed d(self)/d(self) with ``grad`` (or 1 for a one-element
-        tensor), then call each node's ``_backward`` from the output towards the leaves,
-        summing the gradients that reach a node along different paths. Leaves (no
-        ``_backward``) add the result to their ``grad``; other nodes keep this pass's gradient.
+        100,000 nodes deep; raising the recursion limit is not the fix), seed d(self)/d(self)
+        with ``grad`` (or 1 for a one-element tensor), then call each node's ``_backward`` from
+        the output towards the leaves, summing the gradients that reach a node along different
+        paths. Leaves (no ``_backward``) add the result to their ``grad``; other nodes keep
+        this pass's gradient.
+
+        Before any ``_backward`` runs, compare each node's ``_saved_versions`` with its
+        parents' current ``_version``: a difference means an input was modified in place after
+        the op saved it. Unless ``retain_graph``, free each node once its ``_backward`` has
+        run: ``_backward = _graph_freed``, ``_parents = ()``, ``_saved_versions = ()`` (the
+        saved arrays go with the closure; a later pass through the node raises).
 
         Args:
             grad: d(loss)/d(self), same shape as ``self``; optional for a one-element tensor.
+            retain_graph: keep the graph, so ``backward()`` can run through it again.
 
         Raises:
             ValueError: ``self`` does not require grad, or has more than one element and no
                 ``grad`` was given, or ``grad`` has the wrong shape.
+            RuntimeError: the graph was freed by an earlier ``backward()``, or a tensor an op
+                saved was modified in place since (its ``_version`` changed).
         """
         raise NotImplementedError(
             "TODO(12.1): topological sort and the backward pass - see README task 1"
@@ -186,6 +235,9 @@ class Tensor:
 
     def __pow__(self, exponent: float) -> Tensor:
         """``self ** exponent`` for a Python number ``exponent``.
+
+        The gradient is ``p * x ** (p - 1)``, except that ``p = 0`` gives 0 everywhere (as
+        torch does; the formula would give ``0 * inf = nan`` at ``x = 0``).
 
         Raises:
             TypeError: ``exponent`` is a tensor, array or anything but a real number.
@@ -251,17 +303,48 @@ class Tensor:
 # ---- task 5: a tiny neural-network library ---------------------------------------------
 
 
+def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
+    """Mean binary cross-entropy of ``sigmoid(logits)`` against 0/1 (or soft) targets,
+    computed from the logits (``torch.nn.functional.binary_cross_entropy_with_logits``).
+
+    Use the log-sum-exp form ``max(z, 0) - z t + log(1 + exp(-|z|))`` and the gradient
+    ``(sigmoid(z) - t) / n``: neither passes through a probability, so a confidently wrong
+    logit (z = 50, t = 0) still gets its full gradient, where ``binary_cross_entropy(
+    z.sigmoid(), t)`` rounds sigmoid(50) to 1 and loses it.
+
+    Args:
+        logits: any shape, finite.
+        targets: same shape, values in [0, 1]; constants (no gradient).
+
+    Returns:
+        A 0-d tensor.
+
+    Raises:
+        TypeError: ``logits`` is not a Tensor.
+        ValueError: shapes differ, a logit is NaN or inf, or a target lies outside [0, 1].
+    """
+    raise NotImplementedError(
+        "TODO(12.5): the log-sum-exp form and its gradient (sigmoid(z) - t) / n - see README task 5"
+    )
+
+
 def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
     """Mean binary cross-entropy of probabilities against 0/1 (or soft) targets.
 
-    Match ``torch.nn.functional.binary_cross_entropy`` (which clamps each log at -100).
+    Match ``torch.nn.functional.binary_cross_entropy``: each log is clamped at -100, and the
+    gradient is ``(p - t) / max(p (1 - p), 1e-12) / n``, so p = 0 or 1 gives a finite loss and
+    a large finite gradient (not 0, not inf).
 
     Args:
         probs: probabilities in [0, 1], any shape.
         targets: same shape, values in [0, 1]; constants (no gradient).
 
+    Returns:
+        A 0-d tensor.
+
     Raises:
-        ValueError: shapes differ, or a value lies outside [0, 1].
+        TypeError: ``probs`` is not a Tensor.
+        ValueError: shapes differ, or a value lies outside [0, 1] (or is NaN).
     """
     raise NotImplementedError("TODO(12.5): -mean(t log p + (1 - t) log(1 - p)) - see README task 5")
 
@@ -337,7 +420,11 @@ class SGD:
         self._velocity: list[Array | None] = [None] * len(self.params)
 
     def step(self) -> None:
-        """``v = momentum * v + grad; p -= lr * v`` for every parameter that has a gradient."""
+        """``v = momentum * v + grad; p -= lr * v`` for every parameter that has a gradient.
+
+        Update ``p.data`` in place and bump ``p._version``, so a graph built on the old
+        values refuses to backward (see ``Tensor.backward``).
+        """
         raise NotImplementedError(
             "TODO(12.5): the SGD update, in place on p.data - see README task 5"
         )
