@@ -55,6 +55,7 @@ __all__ = [
     "Workload",
     "copy_bandwidth",
     "implementations",
+    "lazy",
     "markdown",
     "paired",
     "render",
@@ -210,6 +211,20 @@ def paired(
     return PairedTiming(
         ratios[len(ratios) // 2], ratios[len(ratios) // 10], ratios[(9 * len(ratios)) // 10], pairs
     )
+
+
+def lazy(build: Callable[[], Callable[[], Any]]) -> Callable[[], Any]:
+    """A candidate that builds its callable on its first call, so building runs inside the
+    harness: an unfinished starter raises ``NotImplementedError`` there and gets a
+    "not implemented" row instead of stopping ``workloads()``."""
+    built: list[Callable[[], Any]] = []
+
+    def call() -> Any:
+        if not built:
+            built.append(build())
+        return built[0]()
+
+    return call
 
 
 _COPY_CACHE: dict[str, float] = {}

@@ -32,7 +32,7 @@ from torch.nn import functional
 from challenge_01_quantization import digits, kernel_support, minilm
 from challenge_01_quantization import solution as reference_impl
 from challenge_01_quantization.config import ActivationMode, ObserverKind, QuantConfig
-from prep.bench import Precision, Row, Workload, implementations
+from prep.bench import Precision, Row, Workload, implementations, lazy
 
 PACKAGE = "challenge_01_quantization"
 FP32 = "fp32 (torch)"
@@ -131,26 +131,13 @@ def _quantized_minilm(impl_name: str) -> tuple[nn.Module, Any]:
     return module.quantize_model(model, _calibration(), _config())  # type: ignore[no-any-return]
 
 
-def _lazy(build: Callable[[], Callable[[], Any]]) -> Callable[[], Any]:
-    """A candidate that builds its callable on the first call (an unfinished starter raises
-    NotImplementedError there, which the harness reports as 'not implemented')."""
-    built: list[Callable[[], Any]] = []
-
-    def call() -> Any:
-        if not built:
-            built.append(build())
-        return built[0]()
-
-    return call
-
-
 def _applied(make_layer: Callable[[], Callable[[Tensor], Tensor]], x: Tensor) -> Callable[[], Any]:
     """A candidate that builds its layer on the first call, then applies it to ``x``."""
 
     def build() -> Callable[[], Tensor]:
         return functools.partial(make_layer(), x)
 
-    return _lazy(build)
+    return lazy(build)
 
 
 def _embedder(name: str, batch: dict[str, Tensor]) -> Callable[[], Tensor]:
@@ -214,7 +201,7 @@ def _minilm_workload(impls: dict[str, ModuleType]) -> Workload:
         candidates[BF16_CPU] = lambda: minilm.embed(model16, batch).float()
     names = ["torch.ao dynamic per-tensor", "torch.ao dynamic per-channel", *impls, UNSMOOTHED]
     for name in names:
-        candidates[name] = _lazy(functools.partial(_embedder, name, batch))
+        candidates[name] = lazy(functools.partial(_embedder, name, batch))
     tokens = int(batch["attention_mask"].sum())
     linear_params = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
     return Workload(

@@ -33,7 +33,7 @@ from torch.nn import functional
 from challenge_07_kv_cache_attention import hf_models
 from challenge_07_kv_cache_attention import solution as reference_impl
 from prep import bench
-from prep.bench import Row, Workload, implementations
+from prep.bench import Row, Workload, implementations, lazy
 
 PACKAGE = "challenge_07_kv_cache_attention"
 HF_DYNAMIC = "HF generate (dynamic cache)"
@@ -57,19 +57,6 @@ def _precision(dtype: torch.dtype) -> Any:
     names = {torch.float16: "FP16", torch.bfloat16: "BF16", torch.float32: "FP32"}
     precision = getattr(bench, "Precision", None)
     return None if precision is None else getattr(precision, names[dtype], None)
-
-
-def _lazy(build: Callable[[], Callable[[], Any]]) -> Callable[[], Any]:
-    """A candidate that builds its callable on the first call (an unfinished starter raises
-    NotImplementedError there, which the harness reports as 'not implemented')."""
-    built: list[Callable[[], Any]] = []
-
-    def call() -> Any:
-        if not built:
-            built.append(build())
-        return built[0]()
-
-    return call
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +138,7 @@ def _ours(
         model = module.GPT.from_hf(hf)
         return lambda: module.generate(model, ids, new, use_cache=use_cache)
 
-    return _lazy(build)
+    return lazy(build)
 
 
 def _decode_workload(
