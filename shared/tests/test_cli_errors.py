@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -191,14 +192,14 @@ def test_list_survives_a_missing_starter(
 def test_ask_without_challenge_08_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = cli.importlib.import_module
+    real = importlib.import_module
 
     def without_08(name: str, package: str | None = None) -> object:
         if name.startswith("challenge_08_rag"):
             raise ModuleNotFoundError(f"No module named {name!r}")
         return real(name, package)
 
-    monkeypatch.setattr(cli.importlib, "import_module", without_08)
+    monkeypatch.setattr(importlib, "import_module", without_08)
     assert cli.main(["ask", "how", "do", "I", "fold", "batchnorm?"]) == 2
     assert "prep ask needs challenge 08 installed" in one_error_line(capsys.readouterr().out)
 
