@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +117,36 @@ def checked_sources(challenge: catalog.Challenge | None, rel: str) -> Iterator[l
         yield [str(overlay) if overlay is not None else f"{rel}/src", f"{rel}/tests"]
 
 
+def pytest_side_by_side(session: nox.Session, tests: str, impls: list[str]) -> None:
+    """pytest on each implementation at once, one process per CPU core (one thread each, so
+    OpenMP barriers do not wait out time slices); the outputs are printed in order."""
+    env = {
+        **os.environ,
+        "PATH": f"{session.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(session.virtualenv.location),
+        "OMP_NUM_THREADS": "1",
+    }
+    command = ["pytest", tests, "-p", "no:cacheprovider", *session.posargs]
+    session.log(f"{' '.join(command)}  (CHALLENGE_IMPL={', '.join(impls)}, side by side)")
+    with tempfile.TemporaryDirectory() as folder:
+        logs = [Path(folder) / f"{impl}.log" for impl in impls]
+        procs = []
+        for impl, log in zip(impls, logs, strict=True):
+            with log.open("wb") as out:
+                procs.append(
+                    subprocess.Popen(
+                        command, env={**env, "CHALLENGE_IMPL": impl}, stdout=out, stderr=out
+                    )
+                )
+        codes = [proc.wait() for proc in procs]
+        for impl, log, code in zip(impls, logs, codes, strict=True):
+            print(f"--- pytest, CHALLENGE_IMPL={impl}: exit {code}", flush=True)
+            print(log.read_text(encoding="utf-8", errors="replace"), flush=True)
+    failed = [impl for impl, code in zip(impls, codes, strict=True) if code != 0]
+    if failed:
+        session.error(f"pytest failed for {', '.join(failed)}")
+
+
 def make_sessions(
     name: str,
     dist: str,
@@ -161,11 +193,11 @@ def make_sessions(
         if name == "shared":
             session.run("pytest", f"{rel}/tests", *session.posargs)
             return
-        impls = [chosen] if chosen else ["baseline", "solution"]
-        for impl in impls:
-            session.run("pytest", f"{rel}/tests", *session.posargs, env={"CHALLENGE_IMPL": impl})
-        if not chosen:
-            session.run("prep", "verify", name.removeprefix("challenge_"))
+        if chosen:
+            session.run("pytest", f"{rel}/tests", *session.posargs, env={"CHALLENGE_IMPL": chosen})
+            return
+        pytest_side_by_side(session, f"{rel}/tests", ["baseline", "solution"])
+        session.run("prep", "verify", name.removeprefix("challenge_"))
 
     if has_gpu_tests(root / "tests"):
 
