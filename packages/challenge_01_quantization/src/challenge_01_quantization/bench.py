@@ -652,7 +652,7 @@ def _speedups(rows: list[Row]) -> dict[str, float]:
 
 
 def _targets(figures: dict[str, Any], speed: dict[str, float]) -> dict[str, bool]:
-    """The issue's targets, each with the measured value in its text."""
+    """The challenge's targets (see the README), each with the measured value in its text."""
     solution = next((f for f in figures["minilm"] if f.method == "solution"), None)
     digits_fp32 = figures["digits"]["fp32"]
     digits_int8 = figures["digits"]["INT8 static minmax"]

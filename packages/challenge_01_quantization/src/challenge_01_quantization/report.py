@@ -48,7 +48,7 @@ class QuantReport:
 
     @property
     def quantized_size_ratio(self) -> float:
-        """Bytes after / bytes before, over the quantized layers only (the issue's <= 0.3x)."""
+        """Bytes after / bytes before, over the quantized layers only (the target is <= 0.3x)."""
         before = sum(layer.bytes_before for layer in self.layers if layer.quantized)
         after = sum(layer.bytes_after for layer in self.layers if layer.quantized)
         return after / before if before else 1.0
