@@ -32,7 +32,11 @@ nox.options.default_venv_backend = "uv"
 nox.options.error_on_external_run = True
 # Reuse session venvs: `uv sync --locked` makes each one exact again in a second or two.
 nox.options.reuse_venv = "yes"
-nox.needs_version = ">=2025.2.9"
+nox.needs_version = ">=2026.10.20"
+# Two sessions at a time where they may share the machine: lint and typecheck (ruff, mypy and
+# deptry are single-threaded). Test and torchrun sessions run alone, since they already use
+# every core (baseline and solution side by side, then `prep verify`'s runs).
+nox.options.parallel = os.cpu_count() or 1
 # `uv run nox` runs every CPU session; the gpu-* sessions run only when asked (`-t gpu`).
 nox.options.tags = ["lint", "typecheck", "test", "torchrun"]
 
@@ -160,7 +164,7 @@ def make_sessions(
     # The harness keeps torch optional; its own checks and tests exercise the torch paths.
     extras = ("--all-extras",) if name == "shared" else ()
 
-    @nox.session(name=f"lint-{name}", tags=["lint", name])
+    @nox.session(name=f"lint-{name}", tags=["lint", name], allow_parallel=True)
     def lint(session: nox.Session) -> None:
         """ruff check and format check (ruff alone is installed)."""
         sync_group(session, "lint")
@@ -170,7 +174,7 @@ def make_sessions(
             session.run("ruff", "check", *config, *checked)
             session.run("ruff", "format", "--check", *config, *checked)
 
-    @nox.session(name=f"typecheck-{name}", tags=["typecheck", name])
+    @nox.session(name=f"typecheck-{name}", tags=["typecheck", name], allow_parallel=True)
     def typecheck(session: nox.Session) -> None:
         """mypy --strict, then deptry: every import declared, every declared dependency used.
 
@@ -243,13 +247,13 @@ for challenge in catalog.challenges(ROOT):
     )
 
 
-@nox.session(name="lock", tags=["lint"], venv_backend="none")
+@nox.session(name="lock", tags=["lint"], venv_backend="none", allow_parallel=True)
 def lock(session: nox.Session) -> None:
     """uv.lock matches every pyproject.toml."""
     session.run("uv", "lock", "--check", external=True)
 
 
-@nox.session(name="lint-workflows", tags=["lint"])
+@nox.session(name="lint-workflows", tags=["lint"], allow_parallel=True)
 def lint_workflows(session: nox.Session) -> None:
     """The GitHub workflows: schema-valid and free of zizmor's security findings."""
     session.run_install(

@@ -99,3 +99,29 @@ def test_verify_reports_a_wrong_version_that_does_not_load(demo: Path, tmp_path:
     broken.write_text("from challenge_99_demo.solution import double\nCounter = Countr\n")
     problems = testing.verify("challenge_99_demo", demo, tmp_path)
     assert "wrong:broken does not load: NameError: name 'Countr' is not defined" in problems
+
+
+def test_verify_runs_the_declared_task_first(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = demo / "tests" / "wrong" / "adds_instead.py"
+    wrong.write_text(wrong.read_text() + "\nTASK = 1\n")
+    problems = testing.verify("challenge_99_demo", demo, tmp_path)
+    assert problems == ["tests/wrong/ holds 1 known-wrong versions; at least 2 are needed"]
+    assert (
+        "wrong:adds_instead rejected by tests/test_demo.py::test_double" in capsys.readouterr().out
+    )
+    report = (tmp_path / "wrong_adds_instead.json").read_text()
+    assert "test_counter" not in report  # only task 1's tests ran
+
+
+def test_verify_falls_back_to_the_whole_suite_when_the_task_is_wrong(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = demo / "tests" / "wrong" / "adds_instead.py"
+    wrong.write_text(wrong.read_text() + "\nTASK = (2,)\n")
+    problems = testing.verify("challenge_99_demo", demo, tmp_path)
+    assert problems == ["tests/wrong/ holds 1 known-wrong versions; at least 2 are needed"]
+    out = capsys.readouterr().out
+    assert "wrong:adds_instead rejected by tests/test_demo.py::test_double" in out
+    assert "not by the tests of its TASK 2: correct TASK" in out

@@ -310,27 +310,25 @@ def wrong_run_problem(run: SuiteRun) -> str | None:
     return f"{run.impl}: the suite did not run cleanly (exit {run.exitstatus}): {run.report.get('error', '')}"
 
 
-def verify(package: str, root: Path, work: Path) -> list[str]:
-    """Check the starter contract, the starter's run and every wrong version; return problems.
+def wrong_focus(module: object) -> tuple[str, ...]:
+    """pytest options for the tests that should reject a wrong version first: ``--task k`` for
+    each task its module names in ``TASK`` (an int, a str or a tuple of them); none if absent."""
+    declared = getattr(module, "TASK", None)
+    if declared is None:
+        return ()
+    tasks = declared if isinstance(declared, tuple | list) else (declared,)
+    return tuple(arg for task in tasks for arg in ("--task", str(task)))
 
-    The runs are independent processes, so they go side by side, one per CPU core.
-    """
+
+def _run_side_by_side(
+    root: Path, work: Path, jobs: dict[str, tuple[str, ...]]
+) -> dict[str, SuiteRun]:
+    """Run each job's suite in its own process, one per CPU core (one thread each)."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    problems = [f"starter contract: {p}" for p in starter_contract_problems(package)]
-    names = impl_switch.wrong_names(package)
-    if len(names) < 2:
-        problems.append(
-            f"tests/wrong/ holds {len(names)} known-wrong versions; at least 2 are needed"
-        )
-    for name in list(names):
-        try:  # a wrong version that cannot even load would "fail" every test for nothing
-            impl_switch.load(package, f"wrong:{name}")
-        except Exception as exc:
-            problems.append(f"wrong:{name} does not load: {type(exc).__name__}: {exc}")
-            names.remove(name)
-    jobs = {"starter": ()} | {f"wrong:{name}": ("-x",) for name in names}
+    if not jobs:
+        return {}
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     threads = 1 if workers > 1 else None
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -340,13 +338,49 @@ def verify(package: str, root: Path, work: Path) -> list[str]:
             )
             for impl, extra in jobs.items()
         }
-        runs = {impl: future.result() for impl, future in futures.items()}
+        return {impl: future.result() for impl, future in futures.items()}
+
+
+def verify(package: str, root: Path, work: Path) -> list[str]:
+    """Check the starter contract, the starter's run and every wrong version; return problems.
+
+    The runs are independent processes, so they go side by side, one per CPU core.
+    """
+    problems = [f"starter contract: {p}" for p in starter_contract_problems(package)]
+    names = impl_switch.wrong_names(package)
+    if len(names) < 2:
+        problems.append(
+            f"tests/wrong/ holds {len(names)} known-wrong versions; at least 2 are needed"
+        )
+    focus: dict[str, tuple[str, ...]] = {}
+    for name in list(names):
+        try:  # a wrong version that cannot even load would "fail" every test for nothing
+            module = impl_switch.load(package, f"wrong:{name}")
+        except Exception as exc:
+            problems.append(f"wrong:{name} does not load: {type(exc).__name__}: {exc}")
+            names.remove(name)
+            continue
+        focus[f"wrong:{name}"] = wrong_focus(module)
+    # A wrong version that names the task it breaks (``TASK = k``) runs that task's tests first;
+    # one they do not reject runs the whole suite, so the declaration only saves time.
+    jobs = {"starter": ()} | {impl: ("-x", *focused) for impl, focused in focus.items()}
+    runs = _run_side_by_side(root, work, jobs)
+    retry: dict[str, tuple[str, ...]] = {
+        impl: ("-x",)
+        for impl, run in runs.items()
+        if focus.get(impl) and wrong_run_problem(run) is not None
+    }
+    runs |= _run_side_by_side(root, work, retry)
     problems += starter_run_problems(runs.pop("starter"))
     for impl, run in runs.items():
         problem = wrong_run_problem(run)
         if problem is None:
             caught = next(n for n, e in run.tests.items() if e["outcome"] == "failed")
             print(f"  {impl} rejected by {caught}")
+            if impl in retry:
+                print(
+                    f"    (not by the tests of its TASK {' '.join(focus[impl][1::2])}: correct TASK)"
+                )
         else:
             problems.append(problem)
     return problems
