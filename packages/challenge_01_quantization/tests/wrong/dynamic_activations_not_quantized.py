@@ -28,3 +28,5 @@ def _forward_float_activations(self: Any, x: Tensor) -> Tensor:
 _Layer.forward = _forward_float_activations
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

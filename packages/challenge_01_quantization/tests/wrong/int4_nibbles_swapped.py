@@ -29,3 +29,5 @@ vars(_base)["pack_int4"] = _pack_high_first
 vars(_base)["unpack_int4"] = _unpack_high_first
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 6  # whose tests reject it: `prep verify` runs them first

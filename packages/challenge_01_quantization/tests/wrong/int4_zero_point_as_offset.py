@@ -26,3 +26,5 @@ def _weight_with_integer_zero(self: Any, device: torch.device, dtype: torch.dtyp
 _Layer._tinygemm_weight = _weight_with_integer_zero
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 6  # whose tests reject it: `prep verify` runs them first

@@ -31,3 +31,5 @@ def _qparams_symmetric_search(self: object) -> tuple[Tensor, Tensor]:
 _Observer.qparams = _qparams_symmetric_search
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 3  # whose tests reject it: `prep verify` runs them first

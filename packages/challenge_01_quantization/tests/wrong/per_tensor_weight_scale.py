@@ -30,3 +30,5 @@ def _from_float_per_tensor(
 _Layer.from_float = classmethod(_from_float_per_tensor)
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

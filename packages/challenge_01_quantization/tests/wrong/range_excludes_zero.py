@@ -27,3 +27,5 @@ def _qparams_not_widened(
 vars(_base)["compute_qparams"] = _qparams_not_widened
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -42,3 +42,5 @@ def _layer_error_sensitivity(
 IMPLEMENTATION = patched(
     "challenge_01_quantization.solution", _sensitivity=_layer_error_sensitivity
 )  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 5  # whose tests reject it: `prep verify` runs them first

@@ -22,3 +22,5 @@ def _smooth_scale_swapped(act_absmax: Tensor, weights: Sequence[Tensor], alpha: 
 IMPLEMENTATION = patched(
     "challenge_01_quantization.solution", _smooth_scale=_smooth_scale_swapped
 )  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 5  # whose tests reject it: `prep verify` runs them first

@@ -24,3 +24,5 @@ def _quantize_truncating(
 vars(_base)["quantize"] = _quantize_truncating  # the copy's layers and INT4 path call this one too
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 2  # whose tests reject it: `prep verify` runs them first

@@ -24,3 +24,5 @@ def _reflected_jackknife(statistic: Callable[..., Any], x: Any) -> Any:
 IMPLEMENTATION = patched(
     "challenge_03_statistical_testing.solution", _jackknife=_reflected_jackknife
 )
+
+TASK = 7  # whose tests reject it: `prep verify` runs them first

@@ -31,3 +31,5 @@ def _adjust_without_step_up(pvalues: Any, method: Any = "holm") -> Any:
 
 vars(_base).update(adjust_pvalues=_adjust_without_step_up)
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 9  # whose tests reject it: `prep verify` runs them first

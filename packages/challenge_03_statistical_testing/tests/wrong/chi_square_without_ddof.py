@@ -35,3 +35,5 @@ def _goodness_of_fit_without_ddof(observed: Any, expected: Any = None, *, ddof: 
 
 vars(_base).update(chi_square_goodness_of_fit=_goodness_of_fit_without_ddof)
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

@@ -28,3 +28,5 @@ def _paired_t_interval(a: Any, b: Any, level: float, exact: Any) -> tuple[Any, A
 IMPLEMENTATION = patched(
     "challenge_03_statistical_testing.solution", _mcnemar_interval=_paired_t_interval
 )
+
+TASK = 10  # whose tests reject it: `prep verify` runs them first

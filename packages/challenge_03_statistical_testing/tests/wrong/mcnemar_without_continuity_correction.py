@@ -39,3 +39,5 @@ def _mcnemar_uncorrected(correct_a: Any, correct_b: Any, *, exact: bool | None =
 
 vars(_base).update(mcnemar_test=_mcnemar_uncorrected)  # compare_models calls it too
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 6  # whose tests reject it: `prep verify` runs them first

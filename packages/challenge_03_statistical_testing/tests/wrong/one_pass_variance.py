@@ -19,3 +19,5 @@ def _one_pass(x: Any) -> tuple[Any, Any]:
 
 
 IMPLEMENTATION = patched("challenge_03_statistical_testing.solution", _mean_var=_one_pass)
+
+TASK = (1, 2, 3)  # whose tests reject it: `prep verify` runs them first

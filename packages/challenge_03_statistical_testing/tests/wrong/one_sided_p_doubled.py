@@ -27,3 +27,5 @@ def _t_pvalue_doubled(t: Any, df: Any, alternative: str) -> Any:
 
 vars(_base).update(_t_pvalue=_t_pvalue_doubled)
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

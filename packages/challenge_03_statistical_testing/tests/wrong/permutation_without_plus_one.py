@@ -21,3 +21,5 @@ def _without_plus_one(null: Any, observed: Any, plus: int, alternative: Any) -> 
 IMPLEMENTATION = patched(
     "challenge_03_statistical_testing.solution", _null_pvalue=_without_plus_one
 )
+
+TASK = 7  # whose tests reject it: `prep verify` runs them first

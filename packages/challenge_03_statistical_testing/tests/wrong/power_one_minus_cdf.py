@@ -32,3 +32,5 @@ def _power_one_minus_cdf(effect_size: Any, n: Any, alpha: Any, kind: str, altern
 
 
 IMPLEMENTATION = patched("challenge_03_statistical_testing.solution", _power=_power_one_minus_cdf)
+
+TASK = 8  # whose tests reject it: `prep verify` runs them first

@@ -25,3 +25,5 @@ def _t_pvalue_one_minus_cdf(t: Any, df: Any, alternative: str) -> Any:
 IMPLEMENTATION = patched(
     "challenge_03_statistical_testing.solution", _t_pvalue=_t_pvalue_one_minus_cdf
 )
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -44,3 +44,5 @@ def _two_sample_pooled(
 # compare_models' Welch test calls it too
 vars(_base).update(two_sample_ttest=_two_sample_pooled)
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 2  # whose tests reject it: `prep verify` runs them first

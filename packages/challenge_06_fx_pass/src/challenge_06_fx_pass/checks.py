@@ -12,6 +12,7 @@ import torch
 import torch.fx as fx
 from torch.utils import _pytree as pytree
 
+from prep.bench import seeded
 from prep.testing import assert_close
 
 # float32 on both sides. Folding reassociates (W * s) x instead of s * (W x): a few ulps on
@@ -21,10 +22,9 @@ RTOL, ATOL = 1e-4, 1e-5
 
 def run_seeded(fn: Callable[..., Any], inputs: Sequence[torch.Tensor], seed: int = 0) -> Any:
     """``fn(*inputs)`` without autograd, on copies of the inputs (a graph may write to them),
-    with the global generator seeded - so graphs with random ops compare - and restored after."""
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        return fn(*[x.clone() for x in inputs])
+    with the generator seeded - so graphs with random ops compare - and restored after
+    (`prep.bench.seeded`, the harness's one implementation of this)."""
+    return seeded(fn, *inputs, seed=seed)
 
 
 def assert_same_outputs(

@@ -11,11 +11,12 @@ from typing import Any
 import torch
 import torch.fx as fx
 from challenge_06_fx_pass import solution
-from challenge_06_fx_pass.solution import *  # noqa: F403
 from torch.fx.node import Node
 
+from prep.impl import patched
 
-def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[no-redef]
+
+def _fold_constants(gm: fx.GraphModule) -> fx.GraphModule:
     out = solution._fresh_copy(solution._check_graph_module(gm))
     constant: set[Node] = set()
     for node in out.graph.nodes:
@@ -49,3 +50,9 @@ def fold_constants(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[no-red
         if node in constant and not node.users:
             out.graph.erase_node(node)
     return solution._finish(out, changed)
+
+
+# A private copy of the solution whose other functions (the pass manager's pipeline
+# included) call the bug too.
+IMPLEMENTATION = patched("challenge_06_fx_pass.solution", fold_constants=_fold_constants)
+TASK = 4  # whose tests reject it: `prep verify` runs them first

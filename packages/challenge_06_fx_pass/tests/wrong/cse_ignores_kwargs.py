@@ -10,11 +10,12 @@ from collections.abc import Hashable
 
 import torch.fx as fx
 from challenge_06_fx_pass import solution
-from challenge_06_fx_pass.solution import *  # noqa: F403
 from torch.fx.node import Node
 
+from prep.impl import patched
 
-def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[no-redef]
+
+def _eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:
     out = solution._fresh_copy(solution._check_graph_module(gm))
     modules = dict(out.named_modules())
     seen: dict[Hashable, Node] = {}
@@ -37,3 +38,12 @@ def eliminate_common_subexpressions(gm: fx.GraphModule) -> fx.GraphModule:  # ty
             out.graph.erase_node(node)
             changed = True
     return solution._finish(out, changed)
+
+
+# A private copy of the solution whose other functions (the pass manager's pipeline
+# included) call the bug too.
+IMPLEMENTATION = patched(
+    "challenge_06_fx_pass.solution",
+    eliminate_common_subexpressions=_eliminate_common_subexpressions,
+)
+TASK = 5  # whose tests reject it: `prep verify` runs them first

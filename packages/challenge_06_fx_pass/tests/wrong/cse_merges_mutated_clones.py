@@ -19,3 +19,5 @@ def nothing_is_written(graph: fx.Graph, modules: dict[str, nn.Module]) -> set[No
 
 
 IMPLEMENTATION = patched("challenge_06_fx_pass.solution", _mutated_aliases=nothing_is_written)
+
+TASK = 5  # whose tests reject it: `prep verify` runs them first

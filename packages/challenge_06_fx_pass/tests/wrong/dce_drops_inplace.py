@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import torch.fx as fx
 from challenge_06_fx_pass import solution
-from challenge_06_fx_pass.solution import *  # noqa: F403
+
+from prep.impl import patched
 
 
-def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[no-redef]
+def _eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:
     out = solution._fresh_copy(solution._check_graph_module(gm))
     changed = False
     for node in reversed(list(out.graph.nodes)):
@@ -21,3 +22,9 @@ def eliminate_dead_code(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[n
         out.graph.erase_node(node)  # the bug: no side-effect check
         changed = True
     return solution._finish(out, changed)
+
+
+# A private copy of the solution whose other functions (the pass manager's pipeline
+# included) call the bug too.
+IMPLEMENTATION = patched("challenge_06_fx_pass.solution", eliminate_dead_code=_eliminate_dead_code)
+TASK = 3  # whose tests reject it: `prep verify` runs them first

@@ -19,3 +19,5 @@ def draws_if_dropout_itself(module: nn.Module) -> bool:
 
 
 IMPLEMENTATION = patched("challenge_06_fx_pass.solution", _submodule_draws=draws_if_dropout_itself)
+
+TASK = (3, 5)  # whose tests reject it: `prep verify` runs them first

@@ -11,11 +11,12 @@ import copy
 import torch
 import torch.fx as fx
 from challenge_06_fx_pass import solution
-from challenge_06_fx_pass.solution import *  # noqa: F403
 from torch import nn
 
+from prep.impl import patched
 
-def fold_conv_bn(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[no-redef]
+
+def _fold_conv_bn(gm: fx.GraphModule) -> fx.GraphModule:
     out = solution._fresh_copy(solution._check_graph_module(gm))
     modules = dict(out.named_modules())
     changed = False
@@ -41,3 +42,9 @@ def fold_conv_bn(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[no-redef
         out.graph.erase_node(bn_node)
         changed = True
     return solution._finish(out, changed)
+
+
+# A private copy of the solution whose other functions (the pass manager's pipeline
+# included) call the bug too.
+IMPLEMENTATION = patched("challenge_06_fx_pass.solution", fold_conv_bn=_fold_conv_bn)
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -18,3 +18,5 @@ def nothing_escapes(graph: fx.Graph, modules: dict[str, nn.Module]) -> set[Node]
 
 
 IMPLEMENTATION = patched("challenge_06_fx_pass.solution", _returned_memory=nothing_escapes)
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

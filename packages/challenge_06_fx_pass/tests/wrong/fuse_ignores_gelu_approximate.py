@@ -8,9 +8,10 @@ from __future__ import annotations
 import torch.fx as fx
 from challenge_06_fx_pass import solution
 from challenge_06_fx_pass.fused import Activation, LinearActivation
-from challenge_06_fx_pass.solution import *  # noqa: F403
 from torch import nn
 from torch.fx.node import Node
+
+from prep.impl import patched
 
 
 def _activation_of(node: Node, modules: dict[str, nn.Module]) -> Activation | None:
@@ -18,7 +19,7 @@ def _activation_of(node: Node, modules: dict[str, nn.Module]) -> Activation | No
     return Activation.GELU if found is Activation.GELU_TANH else found  # the bug
 
 
-def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignore[no-redef]
+def _fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
     out = solution._fresh_copy(solution._check_graph_module(gm))
     modules = dict(out.named_modules())
     changed = False
@@ -39,3 +40,11 @@ def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:  # type: ignor
         out.graph.erase_node(act_node)
         changed = True
     return solution._finish(out, changed)
+
+
+# A private copy of the solution whose other functions (the pass manager's pipeline
+# included) call the bug too.
+IMPLEMENTATION = patched(
+    "challenge_06_fx_pass.solution", fuse_linear_activation=_fuse_linear_activation
+)
+TASK = 2  # whose tests reject it: `prep verify` runs them first

@@ -12,10 +12,11 @@ from typing import Any
 import torch.fx as fx
 from challenge_06_fx_pass import solution
 from challenge_06_fx_pass.results import PassRecord, PassResult
-from challenge_06_fx_pass.solution import *  # noqa: F403
+
+from prep.impl import patched
 
 
-class PassManager(solution.PassManager):  # type: ignore[no-redef]
+class _PassManager(solution.PassManager):
     def run(self, gm: fx.GraphModule, example_inputs: Sequence[Any] = ()) -> PassResult:
         if self.verify and not example_inputs:
             raise ValueError("example_inputs are needed to verify")
@@ -36,3 +37,9 @@ class PassManager(solution.PassManager):  # type: ignore[no-redef]
         result = PassResult(gm, tuple(records))
         self.history.append(result)
         return result
+
+
+# A private copy of the solution whose other functions (the pass manager's pipeline
+# included) call the bug too.
+IMPLEMENTATION = patched("challenge_06_fx_pass.solution", PassManager=_PassManager)
+TASK = 6  # whose tests reject it: `prep verify` runs them first

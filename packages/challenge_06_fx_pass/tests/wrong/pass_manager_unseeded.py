@@ -23,3 +23,5 @@ def run_unseeded(gm: fx.GraphModule, inputs: Sequence[Any]) -> Any:
 
 
 IMPLEMENTATION = patched("challenge_06_fx_pass.solution", _run_graph=run_unseeded)
+
+TASK = 6  # whose tests reject it: `prep verify` runs them first

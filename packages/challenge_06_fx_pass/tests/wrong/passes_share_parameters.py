@@ -21,3 +21,5 @@ def share_modules(gm: fx.GraphModule) -> fx.GraphModule:
 
 
 IMPLEMENTATION = patched("challenge_06_fx_pass.solution", _fresh_copy=share_modules)
+
+TASK = (1, 6)  # whose tests reject it: `prep verify` runs them first

@@ -24,3 +24,5 @@ def run_in_place(gm: fx.GraphModule, inputs: Sequence[Any]) -> Any:
 
 
 IMPLEMENTATION = patched("challenge_06_fx_pass.solution", _run_graph=run_in_place)
+
+TASK = 6  # whose tests reject it: `prep verify` runs them first

@@ -21,3 +21,5 @@ def _tables_by_allocation_order(cache: Any, seq_ids: list[int]) -> Tensor:
 IMPLEMENTATION = patched(
     "challenge_07_kv_cache_attention.solution", _block_table_tensor=_tables_by_allocation_order
 )
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

@@ -14,3 +14,5 @@ def _tiled(x: Tensor, groups: int) -> Tensor:
 
 
 IMPLEMENTATION = patched("challenge_07_kv_cache_attention.solution", _repeat_kv=_tiled)
+
+TASK = 2  # whose tests reject it: `prep verify` runs them first

@@ -31,3 +31,5 @@ def _off_by_one(q: Tensor, k: Tensor, v: Tensor, *, mask: Any = None, is_causal:
 vars(_base)["scaled_dot_product_attention"] = _off_by_one
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -23,3 +23,5 @@ def _update_in_place(self: Any, layer: int, k: Tensor, v: Tensor) -> tuple[Tenso
 _base.KVCache.update = _update_in_place
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 3  # whose tests reject it: `prep verify` runs them first

@@ -21,3 +21,5 @@ def _top_left(q, k, v, *, mask=None, is_causal=False, scale=None):  # type: igno
 vars(_base)["scaled_dot_product_attention"] = _top_left
 
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

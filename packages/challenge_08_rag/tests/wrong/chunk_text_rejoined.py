@@ -22,3 +22,5 @@ def _rejoined(text: str, **kwargs: Any) -> list[Chunk]:
 
 
 IMPLEMENTATION = patched("challenge_08_rag.solution", chunk=_rejoined)
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

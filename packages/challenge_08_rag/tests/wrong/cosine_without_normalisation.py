@@ -22,3 +22,5 @@ def _raw_rows(vectors: Any, dim: int, name: str) -> torch.Tensor:
 
 
 IMPLEMENTATION = patched("challenge_08_rag.solution", unit_rows=_raw_rows)
+
+TASK = 3  # whose tests reject it: `prep verify` runs them first

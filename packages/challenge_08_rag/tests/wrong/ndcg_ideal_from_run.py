@@ -35,3 +35,5 @@ def _evaluate(
 
 
 IMPLEMENTATION = patched("challenge_08_rag.solution", evaluate=_evaluate)
+
+TASK = 6  # whose tests reject it: `prep verify` runs them first

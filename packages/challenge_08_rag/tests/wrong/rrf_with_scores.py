@@ -25,3 +25,5 @@ def _fuse_scores(rankings: Sequence[Sequence[Hit]], *, k: int, rrf_k: float = 60
 
 
 IMPLEMENTATION = patched("challenge_08_rag.solution", hybrid_search=_fuse_scores)
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

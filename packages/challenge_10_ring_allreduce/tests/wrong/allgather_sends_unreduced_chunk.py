@@ -14,3 +14,5 @@ def _all_gather_chunks(rank: int, world: int, step: int) -> tuple[int, int]:
 IMPLEMENTATION = patched(
     "challenge_10_ring_allreduce.solution", _all_gather_chunks=_all_gather_chunks
 )
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

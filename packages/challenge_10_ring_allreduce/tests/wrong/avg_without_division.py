@@ -13,3 +13,5 @@ def _average(tensor: Tensor, world: int) -> None:
 
 
 IMPLEMENTATION = patched("challenge_10_ring_allreduce.solution", _average=_average)
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -18,3 +18,5 @@ def _is_ready(self: Any, bucket: Any) -> bool:
 
 _base.GradientAverager._is_ready = _is_ready
 IMPLEMENTATION = _base
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

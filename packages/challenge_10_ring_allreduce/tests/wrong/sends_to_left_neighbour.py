@@ -17,3 +17,5 @@ def _neighbours(group: ProcessGroup, rank: int, world: int) -> tuple[int, int]:
 
 
 IMPLEMENTATION = patched("challenge_10_ring_allreduce.solution", _neighbours=_neighbours)
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

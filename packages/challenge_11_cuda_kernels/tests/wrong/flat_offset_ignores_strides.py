@@ -24,3 +24,5 @@ def _row_major_offset(coord: Sequence[int], shape: Sequence[int], strides: Seque
 
 
 IMPLEMENTATION = patched("challenge_11_cuda_kernels.solution", flat_offset=_row_major_offset)
+
+TASK = 6  # whose tests reject it: `prep verify` runs them first

@@ -17,3 +17,5 @@ def _through_probabilities(logits: Any, targets: Any) -> Any:
 
 vars(_base).update(binary_cross_entropy_with_logits=_through_probabilities)
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 5  # whose tests reject it: `prep verify` runs them first

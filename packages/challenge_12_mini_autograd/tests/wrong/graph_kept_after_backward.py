@@ -18,3 +18,5 @@ def _backward_keeping_the_graph(self: Any, grad: Any = None, retain_graph: bool 
 
 _base.Tensor.backward = _backward_keeping_the_graph
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

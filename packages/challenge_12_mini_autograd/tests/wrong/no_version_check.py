@@ -14,3 +14,5 @@ def _no_check(node: Any) -> None:
 
 
 IMPLEMENTATION = patched("challenge_12_mini_autograd.solution", _check_versions=_no_check)
+
+TASK = (1, 5)  # whose tests reject it: `prep verify` runs them first

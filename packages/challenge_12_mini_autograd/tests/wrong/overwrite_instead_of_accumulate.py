@@ -30,3 +30,5 @@ def _backward_overwriting(self: Any, grad: Any = None) -> None:
 
 _base.Tensor.backward = _backward_overwriting
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -37,3 +37,5 @@ def _recursive_order(self: Any) -> list[Any]:
 
 _base.Tensor._topological_order = _recursive_order
 IMPLEMENTATION = _base  # what CHALLENGE_IMPL=wrong:<name> tests
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -16,3 +16,5 @@ def _leading_only(grad: Any, shape: tuple[int, ...]) -> Any:
 
 # Every op's backward in the copy calls _unbroadcast: all of them now keep stretched axes.
 IMPLEMENTATION = patched("challenge_12_mini_autograd.solution", _unbroadcast=_leading_only)
+
+TASK = 2  # whose tests reject it: `prep verify` runs them first

@@ -14,3 +14,5 @@ def _leftovers(succ: dict[Node, list[Node]], remaining: set[Node]) -> list[Node]
 
 
 IMPLEMENTATION = patched("challenge_17_systems_dsa.solution", _find_cycle=_leftovers)
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

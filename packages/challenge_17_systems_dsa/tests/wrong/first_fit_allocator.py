@@ -28,3 +28,5 @@ def _malloc_first_fit(self: Any, size: int) -> int:
 
 _base.BlockAllocator.malloc = _malloc_first_fit
 IMPLEMENTATION = _base
+
+TASK = 3  # whose tests reject it: `prep verify` runs them first

@@ -21,3 +21,5 @@ def _free_without_coalescing(self: Any, offset: int) -> None:
 
 _base.BlockAllocator.free = _free_without_coalescing
 IMPLEMENTATION = _base
+
+TASK = 3  # whose tests reject it: `prep verify` runs them first

@@ -19,3 +19,5 @@ def _get_without_refresh(self: Any, key: Hashable, default: Any = None) -> Any:
 
 _base.LRUCache.get = _get_without_refresh
 IMPLEMENTATION = _base
+
+TASK = 2  # whose tests reject it: `prep verify` runs them first

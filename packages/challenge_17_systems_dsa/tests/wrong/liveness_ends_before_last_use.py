@@ -20,3 +20,5 @@ def _lifetimes_early(
 
 
 IMPLEMENTATION = patched("challenge_17_systems_dsa.solution", _lifetimes=_lifetimes_early)
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

@@ -21,3 +21,5 @@ def _merge_strict(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]
 
 
 IMPLEMENTATION = patched("challenge_17_systems_dsa.solution", merge_intervals=_merge_strict)
+
+TASK = 3  # whose tests reject it: `prep verify` runs them first

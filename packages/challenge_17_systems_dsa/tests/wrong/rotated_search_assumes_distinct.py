@@ -31,3 +31,5 @@ def _search_distinct(a: Sequence[Any], target: Any) -> int:
 
 
 IMPLEMENTATION = patched("challenge_17_systems_dsa.solution", search_rotated=_search_distinct)
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first
