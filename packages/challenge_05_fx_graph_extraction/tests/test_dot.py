@@ -10,8 +10,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
+import torch
 from challenge_05_fx_graph_extraction.ir import GraphIR, Method, NodeIR, NodeKind, TensorMeta
 from challenge_05_fx_graph_extraction.svg import render_svg
+from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 if TYPE_CHECKING:
     from conftest import Zoo
@@ -116,3 +118,40 @@ def test_dot_edges_are_the_graphs_edges(impl: ModuleType, zoo: Zoo, method: str)
         f"DOT has {len(edges)} edges, the graph {len(graph_edges)}: extra "
         f"{sorted(edges - graph_edges)[:3]}, missing {sorted(graph_edges - edges)[:3]}"
     )
+
+
+@pytest.mark.parametrize("method", ["symbolic_trace", "export"])
+def test_dot_labels_show_what_the_graph_computes(impl: ModuleType, zoo: Zoo, method: str) -> None:
+    """Oracle: the graph run for real (ShapeProp) and the model's own parameter names. Each
+    node's label shows the shape and dtype its FX node produced, and ``reads <fqn>`` for each
+    parameter or buffer it reads (a get_attr input, or a leaf module's weights)."""
+    extracted = zoo.extract(impl, "cnn", method)
+    gm, model = extracted.graph_module, zoo.case("cnn").model
+    with torch.no_grad():
+        ShapeProp(gm).propagate(*zoo.case("cnn").inputs)
+    fqn = {id(t): n for n, t in (*model.named_parameters(), *model.named_buffers())}
+    labels = {
+        name: label.split("\n") for name, (label, _) in parse(impl.to_dot(extracted.ir))[0].items()
+    }
+    checked = 0
+    for node in gm.graph.nodes:
+        meta = node.meta.get("tensor_meta")
+        if node.op in ("get_attr", "output") or not isinstance(meta, TensorMetadata):
+            continue
+        line = f"({', '.join(map(str, meta.shape))}) {str(meta.dtype).removeprefix('torch.')}"
+        assert line in labels[node.name], f"{node.name}: {line!r} missing from {labels[node.name]}"
+        state = [_attr(gm, str(n.target)) for n in node.all_input_nodes if n.op == "get_attr"]
+        if node.op == "call_module":
+            state = list(gm.get_submodule(str(node.target)).parameters())
+        for tensor in state:
+            assert f"reads {fqn[id(tensor)]}" in labels[node.name], f"{node.name}: reads"
+        checked += 1
+    assert checked >= 20
+
+
+def _attr(gm: torch.nn.Module, target: str) -> torch.Tensor:
+    value: object = gm
+    for part in target.split("."):
+        value = getattr(value, part)
+    assert isinstance(value, torch.Tensor)
+    return value

@@ -102,18 +102,19 @@ def test_a_dim_object_keeps_its_bounds(impl: ModuleType) -> None:
     assert out.shape == (6, 3)
 
 
-# (method, example shape, dynamic_dims, error, match); the model is nn.Linear(5, 2)
+# (method, example shape, dynamic_dims, error, the argument the message must name); the model
+# is nn.Linear(5, 2). The wording is yours: the tests only ask that it names the argument.
 BAD: list[tuple[str, tuple[int, ...], Any, type[Exception], str]] = [
     ("export", (3, 5), {0: {0: "batch"}}, TypeError, "dynamic_dims"),
     ("export", (3, 5), ("batch",), TypeError, r"dynamic_dims\[0\]"),
-    ("export", (3, 5), ({"0": "batch"},), TypeError, "int"),
+    ("export", (3, 5), ({"0": "batch"},), TypeError, r"dynamic_dims\[0\]"),
     ("export", (3, 5), ({0: 3},), TypeError, r"dynamic_dims\[0\]"),
-    ("symbolic_trace", (3, 5), ({0: "batch"},), ValueError, "symbolic_trace"),
-    ("export", (3, 5), ({0: "batch"}, None), ValueError, "entries"),
-    ("export", (3, 5), ({2: "batch"},), ValueError, "range"),
-    ("export", (1, 5), ({0: "batch"},), ValueError, "size"),  # torch specializes size 1
-    ("export", (3, 5), ({0: "not a name"},), ValueError, "identifier"),
-    ("dynamo", (3, 5), ({0: "n", -1: "n"},), ValueError, "size"),  # one name, sizes 3 and 5
+    ("symbolic_trace", (3, 5), ({0: "batch"},), ValueError, "dynamic_dims"),
+    ("export", (3, 5), ({0: "batch"}, None), ValueError, "dynamic_dims"),
+    ("export", (3, 5), ({2: "batch"},), ValueError, r"dynamic_dims\[0\]"),
+    ("export", (1, 5), ({0: "batch"},), ValueError, r"dynamic_dims\[0\]"),  # size 1 specializes
+    ("export", (3, 5), ({0: "not a name"},), ValueError, r"dynamic_dims\[0\]"),
+    ("dynamo", (3, 5), ({0: "n", -1: "n"},), ValueError, r"dynamic_dims\[0\]"),  # sizes 3 and 5
 ]
 
 

@@ -139,22 +139,26 @@ def test_strict_is_checked(impl: ModuleType) -> None:
 
 
 @pytest.mark.task(2)
-@pytest.mark.parametrize("method", ["symbolic_trace", "export"])
+@pytest.mark.parametrize(
+    ("method", "decompose"), [("symbolic_trace", False), ("export", False), ("export", True)]
+)
 @pytest.mark.parametrize("groups", [1, 2])
 def test_transposed_convolution_flops_match_flop_counter_mode(
-    impl: ModuleType, method: str, groups: int
+    impl: ModuleType, method: str, decompose: bool, groups: int
 ) -> None:
     """A transposed conv's weight is (C_in, C_out / groups, *kernel): its K runs over the
-    input, so FLOPs = 2 * input.numel * C_out / groups * prod(kernel). Oracle: FlopCounterMode."""
+    input, so FLOPs = 2 * input.numel * C_out / groups * prod(kernel). Decomposed, it is an
+    ``aten.convolution`` whose ``transposed`` argument says so. Oracle: FlopCounterMode."""
     model = nn.Sequential(
         nn.ConvTranspose2d(4, 6, 3, stride=2, groups=groups), nn.ReLU(), nn.Conv2d(6, 2, 1)
     ).eval()
     x = torch.randn(2, 4, 5, 7, generator=torch.Generator().manual_seed(0))
-    summary = impl.summarize(impl.extract_graph(model, (x,), method=method).ir)
+    extracted = impl.extract_graph(model, (x,), method=method, decompose=decompose)
+    summary = impl.summarize(extracted.ir)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(x)
     assert summary.flops == counter.get_total_flops(), (
         f"{summary.flops:,} FLOPs ({summary.flops_by_op}), FlopCounterMode says "
         f"{counter.get_total_flops():,}"
     )
-    assert "conv_transpose2d" in summary.flops_by_op
+    assert ("convolution" if decompose else "conv_transpose2d") in summary.flops_by_op

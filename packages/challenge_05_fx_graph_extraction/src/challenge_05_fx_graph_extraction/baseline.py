@@ -1,23 +1,27 @@
 """Challenge 05 - graph extraction: the simple, obviously correct baseline.
 
-Straight-line code over the library calls. Where the solution is clever, this is plain:
-symbolic_trace shapes come from ``ShapeProp``, which runs the graph on the real example inputs
-(cost grows with the input size), and peak memory re-adds every live tensor at every step
-(O(nodes^2)).
+One idea throughout: capture the graph with the method's tracer, then RUN it once on the real
+example inputs (a ``torch.fx.Interpreter``, as ``ShapeProp`` does) and describe what each node
+actually produced. Shapes, dtypes and the overload of every torch-level call come from real
+values, so nothing depends on which metadata a tracer left on its nodes (only symbolic sizes,
+which no real tensor has, are read from the tracer's fake values). The cost grows with the
+input: the graph computes for real. Dynamo's graph is copied node by node into a new graph that
+takes the caller's inputs. Peak memory re-adds every live tensor at every step (O(nodes^2)).
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from types import BuiltinFunctionType
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch._ops import HigherOrderOperator, OpOverload, OpOverloadPacket
+from torch._ops import HigherOrderOperator, OpOverload
 from torch.export import Dim
-from torch.fx.passes.shape_prop import ShapeProp
 from torch.utils import _pytree as pytree
 
 from challenge_05_fx_graph_extraction.breaks import (
@@ -27,9 +31,7 @@ from challenge_05_fx_graph_extraction.breaks import (
     GraphBreak,
 )
 from challenge_05_fx_graph_extraction.ir import (
-    MODULE_OPS,
     PYTHON_OPERATORS,
-    STATE_FIRST_OPS,
     ExtractedGraph,
     GraphIR,
     GraphSummary,
@@ -37,6 +39,9 @@ from challenge_05_fx_graph_extraction.ir import (
     NodeIR,
     NodeKind,
     TensorMeta,
+    arg_refs,
+    encode_arg,
+    module_call,
 )
 
 __all__ = [
@@ -67,15 +72,17 @@ def extract_graph(
     method: Method | str = Method.EXPORT,
     dynamic_dims: DynamicDims | None = None,
     strict: bool = False,
+    decompose: bool = False,
 ) -> ExtractedGraph:
     """Capture ``model`` and describe the graph as a ``GraphIR`` (contract: ``starter.py``).
 
-    symbolic_trace shapes come from ``ShapeProp``, which runs the graph on the real inputs."""
+    The graph is captured, then run once on ``example_inputs``; the IR describes the values
+    that run produced."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(example_inputs, (tuple, list)):
         raise TypeError(
-            f"example_inputs must be a tuple or list of tensors, got {example_inputs!r}"
+            f"example_inputs must be a tuple or list of tensors, got {type(example_inputs)}"
         )
     for i, x in enumerate(example_inputs):
         if not isinstance(x, Tensor):
@@ -85,32 +92,123 @@ def extract_graph(
     if method not in [m.value for m in Method]:
         raise ValueError(f"method must be one of {[m.value for m in Method]}, got {method!r}")
     how = Method(method)
-    if not isinstance(strict, bool):
-        raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
-    if strict and how is not Method.EXPORT:
-        raise ValueError("strict=True applies to method='export' only")
+    for flag, value in (("strict", strict), ("decompose", decompose)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{flag} must be a bool, got {type(value).__name__}")
+        if value and how is not Method.EXPORT:
+            raise ValueError(f"{flag}=True applies to method='export' only")
     inputs = tuple(example_inputs)
     shapes, names = _dynamic_shapes(dynamic_dims, inputs, how)
 
     try:
         if how is Method.EXPORT:
             program = torch.export.export(model, inputs, dynamic_shapes=shapes, strict=strict)
+            if decompose:
+                program = program.run_decompositions()
             gm = program.module(check_guards=False)
         elif how is Method.DYNAMO:
-            import torch._dynamo as dynamo
-
-            export = dynamo.export(model, assume_static_by_default=True, dynamic_shapes=shapes)
-            gm = export(*inputs).graph_module
+            gm = _compile_and_copy(model, inputs, shapes)
         else:
             gm = _trace_given(model, len(inputs))
-            ShapeProp(gm).propagate(*inputs)  # runs the graph for real, records tensor_meta
+        values = _run(gm, inputs)  # every node's real value
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
         raise ExtractionError(
             how, Construct.classify(message), message, type(model).__name__
         ) from exc
 
-    return ExtractedGraph(gm, _build_ir(gm, model, how, len(inputs), names))
+    return ExtractedGraph(gm, _build_ir(gm, values, model, how, len(inputs), names))
+
+
+def _run(gm: torch.fx.GraphModule, inputs: tuple[Tensor, ...]) -> dict[str, Any]:
+    """Run ``gm`` on ``inputs`` and keep what every node produced, by node name."""
+    values: dict[str, Any] = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, n: torch.fx.Node) -> Any:
+            values[n.name] = super().run_node(n)
+            return values[n.name]
+
+    with torch.no_grad():
+        Recorder(gm).run(*inputs)
+    return values
+
+
+def _compile_and_copy(
+    model: nn.Module, inputs: tuple[Tensor, ...], shapes: tuple[dict[int, Dim] | None, ...] | None
+) -> torch.fx.GraphModule:
+    """Dynamo's graph through ``torch.compile`` with a backend that keeps it, copied into a new
+    graph with the caller's inputs as placeholders: a lifted parameter becomes a ``get_attr``
+    of its FQN, a lifted size becomes ``x.size(d)``."""
+    kept = []
+
+    def keep(gm: torch.fx.GraphModule, example_inputs: list[Any]) -> Any:
+        kept.append((gm, example_inputs))
+        return gm.forward
+
+    args = [x.detach() for x in inputs]
+    for x, spec in zip(args, shapes or (), strict=False):
+        for d, dim in (spec or {}).items():
+            low, high = dim.min, dim.max
+            torch._dynamo.mark_dynamic(
+                x, d, min=low if low > 2 else None, max=high if high < 2**62 else None
+            )
+    torch.compiler.reset()
+    try:
+        out = torch.compile(model, backend=keep, fullgraph=True)(*args)
+    finally:
+        torch.compiler.reset()
+    ((source, example),) = kept
+
+    fqn = {id(t): n for n, t in [*model.named_parameters(), *model.named_buffers()]}
+    graph = torch.fx.Graph()
+    root = nn.Module()
+    env: dict[torch.fx.Node, torch.fx.Node] = {}
+    mine = [graph.placeholder(f"input_{i}") for i in range(len(args))]
+    placeholders = [n for n in source.graph.nodes if n.op == "placeholder"]
+    sizes: list[torch.fx.Node] = []
+    for node, value in zip(placeholders, example, strict=True):
+        user = [i for i, x in enumerate(args) if x is value]
+        if user:
+            env[node] = mine[user[0]]
+            mine[user[0]].meta = dict(node.meta)  # the fake value: symbolic sizes
+        elif isinstance(value, Tensor):
+            name = fqn.get(id(value), f"lifted_{len(env)}")
+            _set_attr(root, name, value)
+            env[node] = graph.get_attr(name)
+        else:
+            sizes.append(node)
+    for node in sizes:  # a SymInt size: the first input dimension with the same symbol
+        env[node] = _size_of(graph, mine, str(node.meta["example_value"]))
+    for node in source.graph.nodes:
+        if node.op == "output":
+            result = node.args[0]
+            if isinstance(out, Tensor) and isinstance(result, (tuple, list)):
+                result = result[0]  # the model returns one tensor, not a 1-tuple
+            graph.output(pytree.tree_map(lambda n: env.get(n, n), result))
+        elif node.op != "placeholder":
+            env[node] = graph.node_copy(node, lambda n: env[n])
+    return torch.fx.GraphModule(root, graph, class_name=type(model).__name__)
+
+
+def _set_attr(root: nn.Module, name: str, value: Tensor) -> None:
+    """Register ``value`` at the dotted ``name`` under ``root``, making the submodules."""
+    *path, leaf = name.split(".")
+    for part in path:
+        if not hasattr(root, part):
+            root.add_module(part, nn.Module())
+        root = getattr(root, part)
+    root.register_buffer(leaf, value)
+
+
+def _size_of(graph: torch.fx.Graph, inputs: list[torch.fx.Node], symbol: str) -> torch.fx.Node:
+    for node in inputs:
+        for d, size in enumerate(node.meta["example_value"].shape):
+            if str(size) == symbol:
+                with graph.inserting_after(inputs[-1]):
+                    read: torch.fx.Node = graph.call_method("size", (node, d))
+                return read
+    raise ValueError(f"a graph input is a size ({symbol}) that no input dimension has")
 
 
 def _trace_given(model: nn.Module, n_given: int) -> torch.fx.GraphModule:
@@ -196,156 +294,165 @@ def _dynamic_shapes(
 
 def _build_ir(
     gm: torch.fx.GraphModule,
+    values: dict[str, Any],
     model: nn.Module,
     method: Method,
     n_inputs: int,
     dim_names: dict[tuple[int, int], str],
 ) -> GraphIR:
-    param_names = {id(p): n for n, p in model.named_parameters()}
-    buffer_names = {id(b): n for n, b in model.named_buffers()}
-    params: dict[str, TensorMeta] = {}
-    buffers: dict[str, TensorMeta] = {}
-    constants: dict[str, TensorMeta] = {}
+    """Describe every node from the value it produced in the recorded run."""
+    owner: dict[int, tuple[str, str]] = {}
+    for name, param in model.named_parameters():
+        owner.setdefault(id(param), ("parameter", name))
+    for name, buf in model.named_buffers():
+        owner.setdefault(id(buf), ("buffer", name))
+    tables: dict[str, dict[str, TensorMeta]] = {"parameter": {}, "buffer": {}, "constant": {}}
     arg_names = [
         p.name
         for p in inspect.signature(model.forward).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    ][:n_inputs]
     arg_names += [f"input_{i}" for i in range(len(arg_names), n_inputs)]
-    symbols: dict[str, str] = {}
-    refs: dict[str, str] = {}
+    symbols: dict[str, str] = {}  # raw symbol ("s23") -> the user's name ("batch")
+    ir_names: dict[str, str] = {}  # FX node name -> the IR name it stands for
+    module_state: dict[int, str] = {}  # the current leaf module's tensors -> FQN
     nodes: list[NodeIR] = []
     inputs: list[str] = []
-    outputs: list[str] = []
+    outputs: tuple[str, ...] = ()
 
-    def register(t: Tensor, fallback: str) -> str:
-        if id(t) in param_names:
-            params[param_names[id(t)]] = _meta(t, symbols)
-            return param_names[id(t)]
-        if id(t) in buffer_names:
-            buffers[buffer_names[id(t)]] = _meta(t, symbols)
-            return buffer_names[id(t)]
-        constants[fallback] = _meta(t, symbols)
-        return fallback
+    def state(tensor: Tensor, fallback: str) -> str:
+        kind, name = owner.get(id(tensor), ("constant", fallback))
+        tables[kind][name] = _meta(tensor, None, symbols)
+        return name
 
-    def reads(node: torch.fx.Node) -> list[str]:
-        flat = pytree.tree_leaves((node.args, node.kwargs))
-        return [refs[a.name] for a in flat if isinstance(a, torch.fx.Node) and a.name in refs]
+    def refer(value: Any) -> str | None:
+        if isinstance(value, torch.fx.Node):
+            return ir_names.get(value.name)
+        if isinstance(value, Tensor):
+            return state(value, module_state.get(id(value), "constant"))
+        return None
 
     for node in gm.graph.nodes:
+        value = values.get(node.name)
+        fake = node.meta.get("val", node.meta.get("example_value"))
         if node.op == "placeholder":
             i = len(inputs)
-            value = _value(node)
             for (j, d), name in dim_names.items():
-                if j == i and isinstance(value.shape[d], torch.SymInt):
-                    symbols[str(value.shape[d].node.expr)] = name
-            nodes.append(
-                NodeIR(node.name, NodeKind.INPUT, arg_names[i], (), _metas(value, symbols))
-            )
+                if j == i and isinstance(fake.shape[d], torch.SymInt):
+                    symbols[str(fake.shape[d])] = name
+            metas = _metas(value, fake, symbols)
+            nodes.append(NodeIR(node.name, NodeKind.INPUT, arg_names[i], (), metas))
             inputs.append(node.name)
-            refs[node.name] = node.name
+            ir_names[node.name] = node.name
         elif node.op == "get_attr":
-            attr: Any = gm
-            for part in node.target.split("."):
-                attr = getattr(attr, part)
-            if isinstance(attr, Tensor):
-                refs[node.name] = register(attr, node.target)
-        elif node.op in ("call_function", "call_method", "call_module"):
-            read = reads(node)
+            if isinstance(value, Tensor):  # not a torch.cond subgraph
+                ir_names[node.name] = state(value, node.target)
+        elif node.op == "output":
+            outputs = tuple(arg_refs(encode_arg(node.args[0], refer)))
+        else:
+            extra: list[str] = []
             if node.op == "call_module":
                 module = gm.get_submodule(node.target)
-                target = f"module.{type(module).__module__}.{type(module).__qualname__}"
-                for cls in type(module).__mro__:
-                    if cls in MODULE_OPS:
-                        target = f"aten.{MODULE_OPS[cls]}"
-                        break
-                held = [register(t, n) for n, t in module.named_parameters(prefix=node.target)]
-                held += [register(b, n) for n, b in module.named_buffers(prefix=node.target)]
-                read = held + read if target[5:] in STATE_FIRST_OPS else read + held
+                own = [*module.named_parameters(node.target), *module.named_buffers(node.target)]
+                module_state = {id(t): name for name, t in own}
+                call = None
+                if len(node.args) == 1 and not node.kwargs:
+                    call = module_call(module, node.args[0])
+                if call is None:
+                    cls = type(module)
+                    call = (f"module.{cls.__module__}.{cls.__qualname__}", node.args, node.kwargs)
+                    extra = [state(t, name) for name, t in own]
+                target, args, kwargs = call
             else:
-                target = _target(node.op, node.target)
-            metas = _metas(_value(node), symbols)
-            nodes.append(NodeIR(node.name, NodeKind.CALL, target, tuple(read), metas))
-            refs[node.name] = node.name
-        elif node.op == "output":
-            outputs = reads(node)
-    return GraphIR(method, tuple(nodes), tuple(inputs), tuple(outputs), params, buffers, constants)
+                target, args, kwargs = _target(node, values)
+            encoded = [encode_arg(a, refer) for a in args]
+            named = {k: encode_arg(v, refer) for k, v in kwargs.items()}
+            reads = [ref for a in [*encoded, *named.values()] for ref in arg_refs(a)] + extra
+            metas = _metas(value, fake, symbols)
+            nodes.append(
+                NodeIR(node.name, NodeKind.CALL, target, tuple(reads), metas, tuple(encoded), named)
+            )
+            ir_names[node.name] = node.name
+    return GraphIR(
+        method,
+        tuple(nodes),
+        tuple(inputs),
+        outputs,
+        tables["parameter"],
+        tables["buffer"],
+        tables["constant"],
+    )
 
 
-def _value(node: torch.fx.Node) -> Any:
-    if "val" in node.meta:
-        return node.meta["val"]  # export's fake value
-    if "example_value" in node.meta:
-        return node.meta["example_value"]  # dynamo's fake value
-    if "tensor_meta" in node.meta:
-        return node.meta["tensor_meta"]  # ShapeProp's TensorMetadata (shape, dtype, ...)
-    return None
+def _target(node: torch.fx.Node, values: dict[str, Any]) -> tuple[str, Any, dict[str, Any]]:
+    """(target, args, kwargs) in the IR's vocabulary; ATen overloads resolved on real values."""
+    args, kwargs, f = tuple(node.args), dict(node.kwargs), node.target
+    if node.op == "call_method":
+        name = str(f)
+        for candidate in (args, (args[0], list(args[1:]))):  # x.view(2, -1): sizes as a list
+            overload = _overload(name, candidate, kwargs, values)
+            if overload is not None:
+                return f"aten.{name}.{overload}", candidate, kwargs
+        return f"method.{name}", args, kwargs
+    if isinstance(f, OpOverload):
+        return str(f), args, kwargs
+    if isinstance(f, HigherOrderOperator):
+        return f"higher_order.{f.name()}", args, kwargs
+    if f in PYTHON_OPERATORS:
+        aten = PYTHON_OPERATORS[f]
+        first = values[args[0].name] if args and isinstance(args[0], torch.fx.Node) else None
+        if aten.startswith("aten.") and isinstance(first, Tensor):
+            overload = _overload(aten.removeprefix("aten."), args, kwargs, values)
+            if overload is not None:
+                return f"{aten}.{overload}", args, kwargs
+        return f"python.operator.{getattr(f, '__name__', f)}", args, kwargs
+    module = getattr(f, "__module__", None) or "builtins"
+    name = getattr(f, "__name__", repr(f))
+    if isinstance(f, BuiltinFunctionType) and module.startswith("torch"):
+        overload = _overload(name, args, kwargs, values)
+        if overload is not None:
+            return f"aten.{name}.{overload}", args, kwargs
+    return f"python.{module}.{getattr(f, '__qualname__', name)}", args, kwargs
 
 
-def _metas(value: Any, symbols: dict[str, str]) -> tuple[TensorMeta, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (Tensor, torch.fx.passes.shape_prop.TensorMetadata)):
-        return (_meta(value, symbols),)
-    if isinstance(value, (tuple, list)):
-        return tuple(m for v in value for m in _metas(v, symbols))
-    if isinstance(value, dict):
-        return tuple(m for v in value.values() for m in _metas(v, symbols))
-    return ()  # ints, SymInts, None
+def _overload(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], values: dict[str, Any]
+) -> str | None:
+    """The aten::name overload the real argument values select, if any accepts them."""
+    if not hasattr(torch.ops.aten, name):
+        return None
+
+    def real(a: Any) -> Any:
+        return values[a.name] if isinstance(a, torch.fx.Node) else a
+
+    real_args, real_kwargs = pytree.tree_map(real, (args, kwargs))
+    try:
+        overload: str = torch._C._jit_resolve_packet(f"aten::{name}", *real_args, **real_kwargs)
+    except RuntimeError:
+        return None
+    return overload
 
 
-def _meta(value: Any, symbols: dict[str, str]) -> TensorMeta:
-    """TensorMeta of a (fake) tensor or ShapeProp's TensorMetadata."""
-    shape: list[int] = []
-    sym: list[str] = []
-    sizes: tuple[int | torch.SymInt, ...] = tuple(value.shape)
-    for size in sizes:
-        if isinstance(size, torch.SymInt) and size.node.expr.free_symbols:
-            hint = size.node.hint
-            shape.append(-1 if hint is None else int(hint))
-            text = str(size.node.expr)
-            for raw, name in symbols.items():
-                text = _replace_word(text, raw, name)
-            sym.append(text)
-        else:
-            shape.append(int(size))
-            sym.append(str(int(size)))
-    dynamic = any(isinstance(s, torch.SymInt) and s.node.expr.free_symbols for s in sizes)
-    dtype = str(value.dtype).removeprefix("torch.")
-    return TensorMeta(tuple(shape), dtype, tuple(sym) if dynamic else None)
+def _metas(value: Any, fake: Any, symbols: dict[str, str]) -> tuple[TensorMeta, ...]:
+    """One TensorMeta per tensor the node produced; symbolic sizes from the tracer's fake
+    value of the same position (export and dynamo record them)."""
+    real = [t for t in pytree.tree_leaves(value) if isinstance(t, Tensor)]
+    fakes = [t for t in pytree.tree_leaves(fake) if isinstance(t, Tensor)]
+    if len(fakes) != len(real):
+        fakes = []
+    return tuple(_meta(t, fakes[i] if fakes else None, symbols) for i, t in enumerate(real))
 
 
-def _replace_word(text: str, word: str, new: str) -> str:
-    """Replace whole-word occurrences of ``word`` (so s2 does not hit s23)."""
-    out = []
-    i = 0
-    while i < len(text):
-        is_start = i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
-        end = i + len(word)
-        is_end = end >= len(text) or not (text[end].isalnum() or text[end] == "_")
-        if text.startswith(word, i) and is_start and is_end:
-            out.append(new)
-            i = end
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _target(op: str, target: Any) -> str:
-    if op == "call_method":
-        return f"aten.{target}" if hasattr(torch.ops.aten, target) else f"method.{target}"
-    if isinstance(target, (OpOverload, OpOverloadPacket)):
-        return str(target)
-    if isinstance(target, HigherOrderOperator):
-        return f"higher_order.{target.name()}"
-    if target in PYTHON_OPERATORS:
-        return PYTHON_OPERATORS[target]
-    name = getattr(target, "__name__", repr(target))
-    module = getattr(target, "__module__", None) or "builtins"
-    if module.startswith("torch") and hasattr(torch.ops.aten, name):
-        return f"aten.{name}"
-    return f"python.{module}.{getattr(target, '__qualname__', name)}"
+def _meta(tensor: Tensor, fake: Tensor | None, symbols: dict[str, str]) -> TensorMeta:
+    dtype = str(tensor.dtype).removeprefix("torch.")
+    sizes: tuple[int | torch.SymInt, ...] = tuple(fake.shape) if fake is not None else ()
+    if not any(isinstance(s, torch.SymInt) and s.node.expr.free_symbols for s in sizes):
+        return TensorMeta(tuple(tensor.shape), dtype)
+    sym = tuple(_WORD.sub(lambda m: symbols.get(m[0], m[0]), str(s)) for s in sizes)
+    return TensorMeta(tuple(tensor.shape), dtype, sym)
 
 
 def summarize(ir: GraphIR) -> GraphSummary:
@@ -389,7 +496,8 @@ def _flops(ir: GraphIR, node: NodeIR) -> int:
         return 2 * out.numel * ins[0].shape[-1]
     if op in ("addmm", "baddbmm") and len(ins) >= 2:
         return 2 * out.numel * ins[1].shape[-1]
-    if op in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d") and len(ins) >= 2:
+    transposed = op in ("convolution", "_convolution") and node.args[6:7] == (True,)
+    if (op.startswith("conv_transpose") or transposed) and len(ins) >= 2:
         kernel = 1
         for s in ins[1].shape[1:]:  # weight (C_in, C_out / groups, *kernel)
             kernel *= s

@@ -114,9 +114,6 @@ def _runnable(value: object) -> Callable[..., Tensor]:
         return value.module()
     if isinstance(value, torch.nn.Module):  # a GraphModule, or torch.compile's wrapper
         return value
-    graph_module = getattr(value, "graph_module", None)  # dynamo's ExportResult
-    if isinstance(graph_module, torch.fx.GraphModule):
-        return graph_module
     raise AssertionError(f"a capture returned {type(value).__name__}")
 
 

@@ -9,6 +9,9 @@ Production choices, compared with the baseline:
 - symbolic_trace graphs get their shapes from ``FakeTensorProp`` (fake tensors: shapes and dtypes
   only, no arithmetic), so the cost does not grow with the input size; export and dynamo graphs
   already carry fake values in ``node.meta``;
+- ATen overloads of torch-level calls are resolved on those fake values (the baseline runs the
+  graph for real to get values); Dynamo's graph is rewritten in place to take the caller's
+  inputs (the baseline copies it node by node);
 - the peak-memory walk is one pass with a precomputed free list: O(nodes + edges);
 - every argument is validated up front with a ``TypeError``/``ValueError`` that names it.
 """
@@ -19,8 +22,8 @@ import inspect
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from functools import cache
+from collections.abc import Mapping, Sequence
+from types import BuiltinFunctionType
 from typing import Any
 
 import torch
@@ -38,9 +41,8 @@ from challenge_05_fx_graph_extraction.breaks import (
     GraphBreak,
 )
 from challenge_05_fx_graph_extraction.ir import (
-    MODULE_OPS,
     PYTHON_OPERATORS,
-    STATE_FIRST_OPS,
+    Arg,
     ExtractedGraph,
     GraphIR,
     GraphSummary,
@@ -48,6 +50,9 @@ from challenge_05_fx_graph_extraction.ir import (
     NodeIR,
     NodeKind,
     TensorMeta,
+    arg_refs,
+    encode_arg,
+    module_call,
 )
 
 __all__ = [
@@ -84,6 +89,7 @@ def extract_graph(
     method: Method | str = Method.EXPORT,
     dynamic_dims: DynamicDims | None = None,
     strict: bool = False,
+    decompose: bool = False,
 ) -> ExtractedGraph:
     """Capture ``model`` and describe the graph as a ``GraphIR`` (contract: ``starter.py``).
 
@@ -95,10 +101,11 @@ def extract_graph(
     _check_model(model)
     inputs = _check_inputs(example_inputs)
     how = _check_method(method)
-    _check_strict(strict, how)
+    _check_export_flag("strict", strict, how)
+    _check_export_flag("decompose", decompose, how)
     shapes = _dynamic_shapes(dynamic_dims, inputs, how)
     try:
-        gm = _capture(model, inputs, how, shapes, strict)
+        gm = _capture(model, inputs, how, shapes, strict, decompose)
     except Exception as exc:  # every tracer failure becomes one error that names the construct
         message = f"{type(exc).__name__}: {exc}"
         raise ExtractionError(
@@ -118,6 +125,7 @@ def _capture(
     method: Method,
     shapes: _Shapes | None,
     strict: bool,
+    decompose: bool,
 ) -> torch.fx.GraphModule:
     """The method's GraphModule, callable like the model, with shape metadata on every node."""
     if method is Method.EXPORT:
@@ -125,6 +133,9 @@ def _capture(
         # fake tensors and record what reaches the dispatcher. strict=True: Dynamo's bytecode
         # analysis first, which rejects more Python but guarantees the trace is sound.
         program = torch.export.export(model, inputs, dynamic_shapes=shapes, strict=strict)
+        if decompose:
+            # the default table lowers to core ATen (~180 operators): a fixed op set
+            program = program.run_decompositions()
         # check_guards=False: no extra `_guards_fn` node; the IR describes the graph as it runs
         return program.module(check_guards=False)
     if method is Method.DYNAMO:
@@ -296,9 +307,14 @@ def _build_ir(
             tables[kind][name] = _tensor_meta(tensor, symbols)
         return name
 
-    def reads(node: torch.fx.Node) -> list[str]:
-        return [refs[a.name] for a in _node_args(node) if a.name in refs]
+    def refer(value: Any) -> str | None:
+        if isinstance(value, torch.fx.Node):
+            return refs.get(value.name)
+        if isinstance(value, Tensor):  # a leaf module's own parameter or buffer
+            return register(value, held.get(id(value), "constant"))
+        return None
 
+    held: dict[int, str] = {}
     for node in gm.graph.nodes:
         if node.op == "placeholder":
             position = len(inputs)
@@ -315,22 +331,24 @@ def _build_ir(
             if isinstance(attr, Tensor):  # a subgraph of torch.cond is not data: not listed
                 refs[node.name] = register(attr, node.target)
         elif node.op in ("call_function", "call_method", "call_module"):
-            read = reads(node)
+            extra: list[str] = []
             if node.op == "call_module":
                 module = gm.get_submodule(node.target)
-                target = _module_target(module)
-                state: list[tuple[str, Tensor]] = [*module.named_parameters(prefix=node.target)]
-                state += module.named_buffers(prefix=node.target)
-                held = [register(t, name) for name, t in state]
-                # the ATen operator's argument order: embedding(weight, indices), linear(x, w, b)
-                read = [*held, *read] if target[5:] in STATE_FIRST_OPS else [*read, *held]
+                state = [*module.named_parameters(node.target), *module.named_buffers(node.target)]
+                held = {id(t): name for name, t in state}
+                target, args, kwargs = _module_call(node, module)
+                if target.startswith("module."):  # opaque: the module's state is read too
+                    extra = [register(t, name) for name, t in state]
             else:
-                target = _normalize_target(node.op, node.target)
-            metas = _tensor_metas(node.meta.get("val", node.meta.get("example_value")), symbols)
-            nodes.append(NodeIR(node.name, NodeKind.CALL, target, tuple(read), metas))
+                target, args, kwargs = _normalize_target(node)
+            encoded = tuple(encode_arg(a, refer) for a in args)
+            named = {k: encode_arg(v, refer) for k, v in kwargs.items()}
+            read = (*_node_inputs(encoded, named), *extra)
+            metas = _tensor_metas(_value(node), symbols)
+            nodes.append(NodeIR(node.name, NodeKind.CALL, target, read, metas, encoded, named))
             refs[node.name] = node.name
         elif node.op == "output":
-            outputs = tuple(reads(node))
+            outputs = tuple(arg_refs(encode_arg(node.args[0], refer)))
     return GraphIR(
         method=method,
         nodes=tuple(nodes),
@@ -373,11 +391,10 @@ def _value(node: torch.fx.Node) -> Any:
     return node.meta.get("val", node.meta.get("example_value"))
 
 
-def _node_args(node: torch.fx.Node) -> Iterator[torch.fx.Node]:
-    """The nodes among a node's arguments, in argument order, lists flattened."""
-    for leaf in pytree.tree_leaves((node.args, node.kwargs)):
-        if isinstance(leaf, torch.fx.Node):
-            yield leaf
+def _node_inputs(args: tuple[Arg, ...], kwargs: Mapping[str, Arg]) -> tuple[str, ...]:
+    """What a call reads: the ``ref``s of its positional, then its keyword arguments, in order
+    (lists flattened, a value passed twice listed twice)."""
+    return tuple(ref for arg in (*args, *kwargs.values()) for ref in arg_refs(arg))
 
 
 def _bind_symbol(size: int | torch.SymInt, name: str, symbols: dict[str, str]) -> None:
@@ -414,31 +431,98 @@ def _tensor_meta(tensor: Tensor, symbols: Mapping[str, str]) -> TensorMeta:
     return TensorMeta(tuple(shape), dtype, tuple(sym) if dynamic else None)
 
 
-def _module_target(module: nn.Module) -> str:
-    for cls in type(module).__mro__:
-        if cls in MODULE_OPS:
-            return f"aten.{MODULE_OPS[cls]}"
+_Call = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+def _module_call(node: torch.fx.Node, module: nn.Module) -> _Call:
+    """A leaf module's call as the one ATen call it makes (``ir.MODULE_CALLS``: configuration
+    as arguments, state as tensors), or an opaque ``module.<module>.<Class>`` call."""
+    if len(node.args) == 1 and not node.kwargs:
+        call = module_call(module, node.args[0])
+        if call is not None:
+            return call
     cls = type(module)
-    return f"module.{cls.__module__}.{cls.__qualname__}"
+    return f"module.{cls.__module__}.{cls.__qualname__}", tuple(node.args), dict(node.kwargs)
 
 
-@cache
-def _normalize_target(op: str, target: Any) -> str:
-    """A call_function/call_method target in the IR's vocabulary (``ir.py``). Cached: a graph
-    repeats the same few hundred targets."""
-    if op == "call_method":
-        return f"aten.{target}" if hasattr(torch.ops.aten, target) else f"method.{target}"
-    if isinstance(target, (OpOverload, OpOverloadPacket)):
-        return str(target)  # "aten.linear.default", "mylib.op.default"
+def _normalize_target(node: torch.fx.Node) -> _Call:
+    """A call_function/call_method node as (target, args, kwargs) in the IR's vocabulary
+    (``ir.py``): ATen operators with the overload the dispatcher picks for the example
+    arguments, every other callable as written."""
+    args, kwargs, target = tuple(node.args), dict(node.kwargs), node.target
+    if node.op == "call_method":
+        name = str(target)
+        overload = _resolve("aten", name, args, kwargs)
+        if overload is None and len(args) > 1 and all(_is_int(a) for a in args[1:]):
+            args = (args[0], list(args[1:]))  # x.view(2, -1) is aten.view(x, [2, -1])
+            overload = _resolve("aten", name, args, kwargs)
+        if overload is None:
+            return f"method.{name}", tuple(node.args), kwargs
+        return f"aten.{name}.{overload}", args, kwargs
+    if isinstance(target, OpOverload):
+        return str(target), args, kwargs  # "aten.linear.default", "mylib.op.default"
+    if isinstance(target, OpOverloadPacket):
+        namespace, name = str(target).split(".", 1)
+        overload = _resolve(namespace, name, args, kwargs)
+        if overload is not None:
+            return f"{namespace}.{name}.{overload}", args, kwargs
     if isinstance(target, HigherOrderOperator):
-        return f"higher_order.{target.name()}"
-    if target in PYTHON_OPERATORS:
-        return PYTHON_OPERATORS[target]
+        return f"higher_order.{target.name()}", args, kwargs
     name = getattr(target, "__name__", None) or repr(target)
     module = getattr(target, "__module__", None) or "builtins"
-    if module.startswith("torch") and hasattr(torch.ops.aten, name):
-        return f"aten.{name}"  # torch.relu, F.linear, torch._C._nn.linear -> aten.<name>
-    return f"python.{module}.{getattr(target, '__qualname__', name)}"
+    aten_name = _aten_name(target, module, name, args)
+    if aten_name is not None:
+        overload = _resolve("aten", aten_name, args, kwargs)
+        if overload is not None:
+            return f"aten.{aten_name}.{overload}", args, kwargs
+    if target in PYTHON_OPERATORS:  # getitem, or an operator on plain numbers
+        return f"python.operator.{name}", args, kwargs
+    return f"python.{module}.{getattr(target, '__qualname__', name)}", args, kwargs
+
+
+def _aten_name(target: Any, module: str, name: str, args: tuple[Any, ...]) -> str | None:
+    """The ATen operator a torch-level callable is, when it takes ATen's arguments as they
+    are: a Python operator on a tensor (``a + b``), or a C-bound torch function
+    (``torch.conv2d``, ``F.linear``). Python functions such as ``F.batch_norm`` are not: their
+    argument order is their own."""
+    if target in PYTHON_OPERATORS:
+        aten = PYTHON_OPERATORS[target]
+        first = _example(args[0]) if args else None
+        return (
+            aten.removeprefix("aten.") if aten.startswith("aten.") and _is_tensor(first) else None
+        )
+    if isinstance(target, BuiltinFunctionType) and module.startswith("torch"):
+        return name
+    return None
+
+
+def _resolve(
+    namespace: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> str | None:
+    """The overload of ``namespace::name`` that the example arguments select (the dispatcher's
+    own schema matching, as Dynamo uses it), or None when no overload accepts them."""
+    if not hasattr(getattr(torch.ops, namespace), name):
+        return None
+    values, named = pytree.tree_map(_example, (args, kwargs))
+    try:
+        overload: str = torch._C._jit_resolve_packet(f"{namespace}::{name}", *values, **named)
+    except RuntimeError:
+        return None
+    return overload
+
+
+def _example(value: Any) -> Any:
+    """A node's example value (fake tensor, SymInt...); anything else unchanged."""
+    return _value(value) if isinstance(value, torch.fx.Node) else value
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, Tensor)
+
+
+def _is_int(value: Any) -> bool:
+    example = _example(value)
+    return isinstance(example, (int, torch.SymInt)) and not isinstance(example, bool)
 
 
 # ---- Task 5: dynamic dims -> torch.export.Dim -------------------------------------------------
@@ -569,7 +653,7 @@ def _node_flops(ir: GraphIR, node: NodeIR) -> int:
     if op in _MATMUL_K_INPUT and len(metas) > _MATMUL_K_INPUT[op]:
         k = metas[_MATMUL_K_INPUT[op]].shape[-1]
         return 2 * out.numel * k  # each output element: K multiply-adds
-    if op in _TRANSPOSED_CONVOLUTIONS and len(metas) > 1:
+    if (op in _TRANSPOSED_CONVOLUTIONS or _is_transposed(node)) and len(metas) > 1:
         return 2 * metas[0].numel * _prod(metas[1].shape[1:])
     if op in _CONVOLUTIONS and len(metas) > 1:
         kernel = _prod(metas[1].shape[1:])  # weight (C_out, C_in / groups, *kernel)
@@ -579,6 +663,12 @@ def _node_flops(ir: GraphIR, node: NodeIR) -> int:
         rows = _prod(q[:-1])  # batch * heads * L
         return 2 * rows * key[-2] * (q[-1] + v[-1])  # QK^T, then P V
     return 0
+
+
+def _is_transposed(node: NodeIR) -> bool:
+    """``aten.convolution(input, weight, bias, stride, padding, dilation, transposed, ...)``:
+    what a transposed convolution decomposes to."""
+    return node.op in ("convolution", "_convolution") and node.args[6:7] == (True,)
 
 
 def _prod(sizes: Sequence[int]) -> int:
@@ -709,11 +799,11 @@ def _check_inputs(example_inputs: object) -> tuple[Tensor, ...]:
     return tuple(example_inputs)
 
 
-def _check_strict(strict: object, method: Method) -> None:
-    if not isinstance(strict, bool):
-        raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
-    if strict and method is not Method.EXPORT:
-        raise ValueError(f"strict=True applies to method='export' only, not {method.value!r}")
+def _check_export_flag(name: str, value: object, method: Method) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    if value and method is not Method.EXPORT:
+        raise ValueError(f"{name}=True applies to method='export' only, not {method.value!r}")
 
 
 def _check_method(method: object) -> Method:

@@ -11,7 +11,7 @@ gives progressive hints. The README's "Tasks" section explains each TODO.
 The library calls you need:
 - ``torch.export.export(model, args, dynamic_shapes=..., strict=...)`` -> ``ExportedProgram``; its
   ``.module(check_guards=False)`` is a runnable ``GraphModule`` whose nodes carry fake values in
-  ``node.meta["val"]``;
+  ``node.meta["val"]``; ``program.run_decompositions()`` lowers it to core ATen;
 - ``torch.fx.symbolic_trace(model, concrete_args=...)`` -> ``GraphModule`` with no shapes at
   all: propagate them (``torch.fx.passes.shape_prop.ShapeProp`` runs real tensors;
   ``FakeTensorProp`` runs fake ones);
@@ -22,16 +22,22 @@ The library calls you need:
   ``torch._dynamo.mark_dynamic(x, dim, min=, max=)`` makes a dim symbolic (a SymInt
   placeholder per size then appears too). ``fullgraph=True`` turns a graph break into an
   error; ``torch.compiler.reset()`` first, or a cached compile skips your backend;
+- ``torch._C._jit_resolve_packet("aten::add", *example_args, **example_kwargs)`` -> the
+  overload name (``"Tensor"``) ATen's schema matching picks for those arguments (RuntimeError
+  when none accepts them);
+- ``ir.encode_arg(value, refer)`` writes one FX argument as the IR's JSON form;
+  ``ir.module_call(module, x)`` gives the ATen call a leaf module makes;
 - ``torch._dynamo.explain(model)(*args)`` -> graph count, op count and ``break_reasons``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from torch import Tensor, nn
 from torch.export import Dim
-from torch.fx import GraphModule
+from torch.fx import GraphModule, Node
 
 from challenge_05_fx_graph_extraction.breaks import (
     BreakReport,
@@ -78,6 +84,7 @@ def extract_graph(
     method: Method | str = Method.EXPORT,
     dynamic_dims: DynamicDims | None = None,
     strict: bool = False,
+    decompose: bool = False,
 ) -> ExtractedGraph:
     """Capture ``model`` as an FX graph and describe it as a standardized ``GraphIR``.
 
@@ -97,31 +104,41 @@ def extract_graph(
             export runs ``forward`` as ordinary Python on fake tensors and records the ATen ops
             that reach the dispatcher. ``True``: Dynamo analyses the bytecode first (sound, but
             rejects more Python).
+        decompose: export only. ``True`` lowers the exported program to core ATen
+            (``run_decompositions()``): every CALL target is then a core ATen operator
+            (``torch.Tag.core``) or ``python.operator.getitem``, a fixed op set a backend can
+            cover; ``False`` keeps the operators as the model calls them (``aten.linear``).
 
     Returns:
         ``ExtractedGraph(graph_module, ir)``: ``graph_module(*example_inputs)`` computes what the
         model computes (with dynamic dims, at other sizes too); ``ir`` describes graph_module's
         graph: INPUT nodes named by ``forward``'s arguments, one CALL node per operation with its
-        normalized target, the names it reads and its outputs' ``TensorMeta``, parameters and
-        buffers by fully qualified name (tied weights once), and with dynamic dims each
-        ``TensorMeta.sym_shape`` spelled in the user's names (``("batch", "seq", "384")``).
-        A CALL node's ``inputs`` hold every node its FX node reads (``node.all_input_nodes``:
-        positional and keyword arguments, lists such as ``torch.cat``'s flattened), in order; a
-        ``call_module`` adds its parameters and buffers after its inputs, or before them for an
-        operator that takes its state first (``ir.STATE_FIRST_OPS``: ``embedding(weight,
-        indices)``). ``forward`` arguments with defaults that ``example_inputs`` does not
-        reach keep their defaults (``forward(x, mask=None)`` called with ``(x,)``): with
-        symbolic_trace pass them as ``concrete_args`` and drop the placeholders and checks FX
-        keeps for them, so the graph takes exactly the given inputs.
+        normalized target (``ir.py``: ``aten.<op>.<overload>`` for every ATen operator, the
+        overload resolved for torch-level calls), every argument (``args``/``kwargs``, encoded
+        with ``ir.encode_arg``: strides, ``dim``, ``eps`` included), the names it reads and its
+        outputs' ``TensorMeta``, parameters and buffers by fully qualified name (tied weights
+        once), and with dynamic dims each ``TensorMeta.sym_shape`` spelled in the user's names
+        (``("batch", "seq", "384")``). The IR alone (plus the weights by name) rebuilds a
+        graph that computes what the model computes.
+        A CALL node's ``inputs`` are the ``ref``s of its ``args`` then ``kwargs``: every node its
+        FX node reads (``node.all_input_nodes``: keyword arguments and lists such as
+        ``torch.cat``'s included), in order. A leaf module in ``ir.MODULE_CALLS`` is written as
+        the ATen call it makes (``embedding(weight, indices)``, ``conv2d(x, weight, bias,
+        stride, ...)``); another module is ``module.<module>.<Class>`` with its parameters and
+        buffers added to ``inputs``. ``forward`` arguments with defaults that
+        ``example_inputs`` does not reach keep their defaults (``forward(x, mask=None)`` called
+        with ``(x,)``): with symbolic_trace pass them as ``concrete_args`` and drop the
+        placeholders and checks FX keeps for them, so the graph takes exactly the given inputs.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``example_inputs`` is not a tuple/list of
             tensors; ``method`` is neither a Method nor a str; ``dynamic_dims`` is not a sequence
-            of mappings from int dims to str/Dim names; ``strict`` is not a bool.
+            of mappings from int dims to str/Dim names; ``strict`` or ``decompose`` is not a
+            bool.
         ValueError: an unknown method string; ``dynamic_dims`` with symbolic_trace, with one entry
             too many or too few, a dim out of range, an example size below 2 (torch specializes
             0 and 1), a name that is not an identifier, or one name used for two sizes;
-            ``strict=True`` with a method other than export.
+            ``strict=True`` or ``decompose=True`` with a method other than export.
         ExtractionError: the method cannot capture the model. Catch the tracer's exception and
             raise ``ExtractionError(method, Construct.classify(message), message, model_name)``
             from it, so the caller learns which construct (``breaks.Construct``) to fix.
@@ -138,23 +155,28 @@ def _capture(
     method: Method,
     shapes: tuple[dict[int, Dim] | None, ...] | None,
     strict: bool,
+    decompose: bool,
 ) -> GraphModule:
     """The method's GraphModule, called like the model (``gm(*inputs)``), with a shape on every
     node (``node.meta["val"]`` or ``["example_value"]``). ``shapes`` is ``_dynamic_shapes``'s
     result. Let the tracer's exception propagate: ``extract_graph`` wraps it."""
     raise NotImplementedError(
-        "TODO(05.1): capture with export (strict as given), symbolic_trace (defaults as "
-        "concrete_args, then shape propagation) or torch.compile - see README task 1"
+        "TODO(05.1): capture with export (strict as given, decomposed on request), "
+        "symbolic_trace (defaults as concrete_args, then shape propagation) or torch.compile "
+        "- see README task 1"
     )
 
 
-def _normalize_target(op: str, target: object) -> str:
-    """A ``call_function``/``call_method`` target in the IR's vocabulary (rules: ``ir.py``):
-    ``aten.<op>.<overload>``, ``aten.<op>``, ``python.<module>.<qualname>`` or
-    ``method.<name>``."""
+def _normalize_target(node: Node) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """A ``call_function``/``call_method`` node as ``(target, args, kwargs)`` in the IR's
+    vocabulary (rules: ``ir.py``): ``aten.<op>.<overload>`` for an ATen operator (an
+    ``OpOverload`` as it is; a torch-level call - a C-bound torch function, a Python operator on
+    a tensor, a tensor method - with the overload its example arguments select, ``x.view(2,
+    -1)``'s sizes packed into one list), ``python.<module>.<qualname>`` or ``method.<name>``
+    for what is no ATen call. ``args``/``kwargs`` are the FX node's, in the target's order."""
     raise NotImplementedError(
         "TODO(05.1): map OpOverloads, Python operators, torch functions and methods to the "
-        "IR's target names - see README task 1"
+        "IR's target names, resolving each ATen overload - see README task 1"
     )
 
 
@@ -166,12 +188,13 @@ def _build_ir(
     dim_names: Mapping[tuple[int, int], str],
 ) -> GraphIR:
     """Walk ``gm.graph`` once and describe every node (``extract_graph``'s Returns section):
-    INPUT nodes, CALL nodes with ``_normalize_target``'s names, the inputs each reads, state
-    by FQN (found by tensor identity) and ``TensorMeta``s (``dim_names`` maps (input index,
-    dim) to the user's name for ``sym_shape``)."""
+    INPUT nodes, CALL nodes with ``_normalize_target``'s (or ``ir.module_call``'s) target and
+    arguments encoded by ``ir.encode_arg``, the names each reads, state by FQN (found by tensor
+    identity) and ``TensorMeta``s (``dim_names`` maps (input index, dim) to the user's name for
+    ``sym_shape``)."""
     raise NotImplementedError(
-        "TODO(05.1): walk the graph once: inputs, calls, the names each reads, state by FQN, "
-        "TensorMeta per output - see README task 1"
+        "TODO(05.1): walk the graph once: inputs, calls with every argument, the names each "
+        "reads, state by FQN, TensorMeta per output - see README task 1"
     )
 
 
@@ -203,7 +226,8 @@ def summarize(ir: GraphIR) -> GraphSummary:
           ATen-vocabulary targets only: ``linear``/``matmul``/``mm``/``bmm`` (K = last size of
           input 0), ``addmm``/``baddbmm`` (K = last size of input 1), convolutions
           (``conv1d/2d/3d``, ``convolution``, ``_convolution``: K = prod(weight.shape[1:]),
-          weight = input 1), transposed convolutions (``conv_transpose1d/2d/3d``: weight
+          weight = input 1), transposed convolutions (``conv_transpose1d/2d/3d``, and
+          ``convolution``/``_convolution`` whose ``args[6]`` (``transposed``) is true: weight
           (C_in, C_out / groups, *kernel), so FLOPs = 2 * input0.numel * prod(weight.shape[1:]))
           and scaled-dot-product attention (q (..., L, E), k (..., S, E),
           v (..., S, Ev): 2*prod(q.shape[:-1])*S*(E + Ev)); FLOPs = 2 * out.numel * K for the

@@ -20,3 +20,6 @@ def outermost(stack: Sequence[Any]) -> str:
 
 
 IMPLEMENTATION = patched("challenge_05_fx_graph_extraction.solution", _user_location=outermost)
+
+
+TASK = 4  # whose tests reject it: `prep verify` runs them first

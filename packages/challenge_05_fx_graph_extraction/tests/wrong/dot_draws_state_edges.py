@@ -26,3 +26,6 @@ def to_dot(ir: GraphIR) -> str:
 
 
 IMPLEMENTATION = patched("challenge_05_fx_graph_extraction.solution", to_dot=to_dot)
+
+
+TASK = 3  # whose tests reject it: `prep verify` runs them first

@@ -7,18 +7,18 @@ with dangling values.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 
-import torch
-from torch.utils import _pytree as pytree
+from challenge_05_fx_graph_extraction.ir import Arg, arg_refs
 
 from prep.impl import patched
 
 
-def positional_only(node: torch.fx.Node) -> Iterator[torch.fx.Node]:
-    for leaf in pytree.tree_leaves(node.args):  # the bug: node.kwargs is never looked at
-        if isinstance(leaf, torch.fx.Node):
-            yield leaf
+def positional_only(args: tuple[Arg, ...], kwargs: Mapping[str, Arg]) -> tuple[str, ...]:
+    return tuple(ref for arg in args for ref in arg_refs(arg))  # the bug: kwargs never read
 
 
-IMPLEMENTATION = patched("challenge_05_fx_graph_extraction.solution", _node_args=positional_only)
+IMPLEMENTATION = patched("challenge_05_fx_graph_extraction.solution", _node_inputs=positional_only)
+
+
+TASK = 1  # whose tests reject it: `prep verify` runs them first

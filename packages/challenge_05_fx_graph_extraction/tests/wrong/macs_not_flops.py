@@ -35,3 +35,6 @@ def summarize(ir: GraphIR) -> GraphSummary:
         flops_by_op=dict(macs),
         peak_activation_bytes=solution._peak_activation_bytes(ir),
     )
+
+
+TASK = 2  # whose tests reject it: `prep verify` runs them first

@@ -58,3 +58,6 @@ def summarize(ir: GraphIR) -> GraphSummary:
         flops_by_op=dict(flops_by_op),
         peak_activation_bytes=_peak_activation_bytes(ir),
     )
+
+
+TASK = 2  # whose tests reject it: `prep verify` runs them first

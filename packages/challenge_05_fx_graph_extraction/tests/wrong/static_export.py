@@ -25,10 +25,22 @@ def extract_graph(
     *,
     method: Method | str = Method.EXPORT,
     dynamic_dims: DynamicDims | None = None,
+    strict: bool = False,
+    decompose: bool = False,
 ) -> ExtractedGraph:
     how = solution._check_method(method)
     inputs = solution._check_inputs(example_inputs)
     solution._dynamic_shapes(dynamic_dims, inputs, how)  # validated...
     if how is Method.EXPORT:
         dynamic_dims = None  # the bug: ...and dropped on the way to torch.export
-    return solution.extract_graph(model, example_inputs, method=how, dynamic_dims=dynamic_dims)
+    return solution.extract_graph(
+        model,
+        example_inputs,
+        method=how,
+        dynamic_dims=dynamic_dims,
+        strict=strict,
+        decompose=decompose,
+    )
+
+
+TASK = 5  # whose tests reject it: `prep verify` runs them first
