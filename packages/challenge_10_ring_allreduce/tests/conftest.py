@@ -1,193 +1,27 @@
-"""Real multi-process worlds for the tests: a pool of gloo ranks that run jobs on request.
+"""Real multi-process worlds for the tests: pools of forked gloo ranks (``prep.ranks``).
 
-Starting processes and a process group costs about a second, so each world size gets one
-pool of forked worker processes that lives for the session: a test sends a job (a function
-defined at the top of a test module, and its arguments) to every rank, and each rank runs
-``job(rank, world, *args)`` in its own process, with its own gloo process group. Whatever a
-rank raises is raised here (the first rank's error; its rank is noted), so a starter's
-``NotImplementedError`` or an ``AssertionError`` from a rank reads as usual.
-
-Every job has a deadline: ranks that deadlock (a send to the wrong neighbour) fail the test
-with ``TimeoutError`` instead of hanging the suite; gloo's own timeout (``PG_TIMEOUT_S``)
-usually fires first and reads as a ``RuntimeError``. After any failure other than a clean
-``NotImplementedError``/``ValueError``/``TypeError`` on every rank, the pool is torn down
-and the next job gets a fresh one, so one broken collective cannot leak into the next test.
+Each test sends a job to every rank of a ``worlds(n)`` pool; a rank's exception is raised in
+the test, and a deadlocking job fails with ``TimeoutError`` instead of hanging the suite.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing as mp
-import os
-import pickle
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from datetime import timedelta
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
+from prep import ranks
+
 PG_TIMEOUT_S = 6.0  # gloo's timeout for one send/recv/collective: ops here take milliseconds
 JOB_DEADLINE_S = 45.0  # the whole job; past it the ranks are killed and the test fails
-_CLEAN_ERRORS = (NotImplementedError, ValueError, TypeError)  # raised before any traffic
-
-
-def _worker(rank: int, world: int, store_path: str, timeout_s: float, conn: Connection) -> None:
-    """One rank: join the gloo group, then run jobs until told to stop."""
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    import torch
-    import torch.distributed as dist
-
-    torch.set_num_threads(1)
-    store = dist.FileStore(store_path, world)  # type: ignore[attr-defined]
-    dist.init_process_group(
-        "gloo", store=store, rank=rank, world_size=world, timeout=timedelta(seconds=timeout_s)
-    )
-    conn.send(("up", None))
-    while True:
-        message = conn.recv()
-        if message is None:
-            break
-        job, args = message
-        try:
-            reply: tuple[str, Any] = ("ok", job(rank, world, *args))
-        except BaseException as exc:
-            try:
-                reply = ("err", pickle.dumps(exc))
-            except Exception:  # an unpicklable exception still reports its type and text
-                reply = ("err", pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}")))
-        conn.send(reply)
-    dist.destroy_process_group()
-
-
-class RankPool:
-    """``world`` forked processes, each rank of one gloo process group."""
-
-    def __init__(self, world: int, timeout_s: float = PG_TIMEOUT_S) -> None:
-        self.world, self.timeout_s = world, timeout_s
-        self._procs: list[BaseProcess] = []
-        self._conns: list[Connection] = []
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-
-    def _start(self) -> None:
-        context = mp.get_context("fork")
-        self._tmp = tempfile.TemporaryDirectory(prefix="ring-pool-")
-        store = os.path.join(self._tmp.name, "store")
-        for rank in range(self.world):
-            parent, child = context.Pipe()
-            proc = context.Process(
-                target=_worker,
-                args=(rank, self.world, store, self.timeout_s, child),
-                daemon=True,
-            )
-            proc.start()
-            child.close()
-            self._procs.append(proc)
-            self._conns.append(parent)
-        replies = self._collect(time.monotonic() + JOB_DEADLINE_S, "start")
-        if any(kind != "up" for kind, _ in replies):
-            self.close()
-            raise RuntimeError(f"a {self.world}-rank gloo group did not start: {replies}")
-
-    def _collect(self, deadline: float, what: str) -> list[tuple[str, Any]]:
-        replies: list[tuple[str, Any] | None] = [None] * self.world
-        while any(r is None for r in replies):
-            for rank, (proc, conn) in enumerate(zip(self._procs, self._conns, strict=True)):
-                if replies[rank] is not None:
-                    continue
-                if conn.poll(0.005):
-                    try:
-                        replies[rank] = conn.recv()
-                    except EOFError:
-                        replies[rank] = ("died", proc.exitcode)
-                elif not proc.is_alive():
-                    replies[rank] = ("died", proc.exitcode)
-            if time.monotonic() > deadline:
-                waiting = [r for r, reply in enumerate(replies) if reply is None]
-                self.close()
-                raise TimeoutError(
-                    f"ranks {waiting} of {self.world} did not finish {what} within "
-                    f"{JOB_DEADLINE_S:.0f} s: a deadlock (a send or receive whose peer never "
-                    "posts the matching call?)"
-                )
-        return [r for r in replies if r is not None]
-
-    def replies(self, job: Callable[..., Any], *args: Any) -> list[tuple[str, Any]]:
-        """Run ``job(rank, world, *args)`` on every rank; return each rank's raw reply:
-        ``("ok", result)``, ``("err", pickled exception)`` or ``("died", exit code)``."""
-        if not self._procs:
-            self._start()
-        for conn in self._conns:
-            conn.send((job, args))
-        return self._collect(time.monotonic() + JOB_DEADLINE_S, job.__name__)
-
-    def run(self, job: Callable[..., Any], *args: Any) -> list[Any]:
-        """Run ``job(rank, world, *args)`` on every rank; return each rank's result, or
-        raise the first rank's exception."""
-        replies = self.replies(job, *args)
-        errors = [
-            (rank, pickle.loads(value) if kind == "err" else None, kind)
-            for rank, (kind, value) in enumerate(replies)
-            if kind != "ok"
-        ]
-        if not errors:
-            return [value for _, value in replies]
-        clean = len(errors) == self.world and all(
-            isinstance(exc, _CLEAN_ERRORS) for _, exc, _ in errors
-        )
-        if not clean:
-            self.close()
-        for rank, exc, _ in errors:
-            if exc is not None:
-                exc.add_note(f"(raised on rank {rank} of {self.world})")
-                raise exc
-        died = [rank for rank, _, _ in errors]
-        raise RuntimeError(f"ranks {died} of {self.world} died while running {job.__name__}")
-
-    def close(self) -> None:
-        for conn in self._conns:
-            with contextlib.suppress(OSError):  # a rank that died has closed its end
-                conn.send(None)
-        for proc in self._procs:
-            proc.join(timeout=2)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(timeout=2)
-        for conn in self._conns:
-            conn.close()
-        self._procs, self._conns = [], []
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-
-class Worlds:
-    """One pool per (world size, timeout), started on first use."""
-
-    def __init__(self) -> None:
-        self._pools: dict[tuple[int, float], RankPool] = {}
-
-    def __call__(self, world: int, timeout_s: float = PG_TIMEOUT_S) -> RankPool:
-        key = (world, timeout_s)
-        if key not in self._pools:
-            self._pools[key] = RankPool(world, timeout_s)
-        return self._pools[key]
-
-    def close(self) -> None:
-        for pool in self._pools.values():
-            pool.close()
 
 
 @pytest.fixture(scope="session")
-def worlds() -> Iterator[Worlds]:
+def worlds() -> Iterator[ranks.Worlds]:
     """``worlds(n)``: the session's pool of ``n`` gloo ranks (``worlds(n, timeout_s=...)`` for
     a group with another gloo timeout)."""
-    if sys.platform == "win32" or "fork" not in mp.get_all_start_methods():
+    if not ranks.can_fork():
         pytest.skip("the rank pools fork their processes: run on Linux or macOS")
-    pools = Worlds()
+    pools = ranks.Worlds(timeout_s=PG_TIMEOUT_S, deadline_s=JOB_DEADLINE_S)
     yield pools
     pools.close()
