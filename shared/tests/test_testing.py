@@ -125,3 +125,43 @@ def test_verify_falls_back_to_the_whole_suite_when_the_task_is_wrong(
     out = capsys.readouterr().out
     assert "wrong:adds_instead rejected by tests/test_demo.py::test_double" in out
     assert "not by the tests of its TASK 2: correct TASK" in out
+
+
+def test_a_wrong_version_that_breaks_the_fixtures_is_not_counted_as_caught(
+    demo: Path, tmp_path: Path
+) -> None:
+    broken = demo / "tests" / "wrong" / "breaks_setup.py"
+    broken.write_text(
+        "import os\n"
+        "from challenge_99_demo.solution import Counter, double  # noqa: F401\n"
+        "if os.environ.get('CHALLENGE_IMPL', '').startswith('wrong:'):\n"
+        "    raise RuntimeError('cannot be set up')\n"
+    )
+    problems = testing.verify("challenge_99_demo", demo, tmp_path)
+    assert any(
+        p.startswith("wrong:breaks_setup:") and "errors in its setup" in p and "RuntimeError" in p
+        for p in problems
+    ), problems
+
+
+def test_fresh_copy_of_a_module_with_a_dataclass_needs_no_prior_import(tmp_path: Path) -> None:
+    package = tmp_path / "dataclass_demo_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mod.py").write_text(
+        "from __future__ import annotations\nimport dataclasses\n\n"
+        "@dataclasses.dataclass\nclass Point:\n    x: int\n"
+    )
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from prep.impl import fresh_copy\n"
+        "copy = fresh_copy('dataclass_demo_pkg.mod')\n"
+        "print(copy.Point(3).x)\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "3"

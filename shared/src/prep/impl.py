@@ -132,6 +132,9 @@ def fresh_copy(module_name: str) -> ModuleType:
     spec = importlib.util.find_spec(module_name)
     if spec is None or spec.loader is None:
         raise ImplError(f"cannot find module {module_name}")
+    # The copy keeps the module's name, and code that runs while it executes looks that name up
+    # in sys.modules (``@dataclass`` reads the module's globals there): import the real one first.
+    importlib.import_module(module_name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -178,6 +178,7 @@ def pytest_runtest_makereport(
         entry["outcome"] = "skipped"
     elif report.failed:
         entry["outcome"] = "failed"
+        entry.setdefault("phase", report.when)  # setup, call or teardown: where it first failed
         if call.excinfo is not None and entry["exception"] is None:
             cause = _root_cause(call.excinfo.value)
             text = str(cause)

@@ -264,11 +264,13 @@ def run_suite(
     if threads is not None:
         env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     report_path.unlink(missing_ok=True)
-    args = [sys.executable, "-m", "pytest", str(root / "tests"), "-p", "no:cacheprovider", *extra]
-    if importlib.util.find_spec("hypothesis") is not None:
-        args.append("--hypothesis-profile=prep-fail-fast")  # whether it fails, not a minimal case
+    args = [sys.executable, "-m", "pytest", str(root / "tests")]
     if quiet:
-        args += ["-q", "--no-header", "--tb=no", "-rN"]
+        args += _quiet_args(extra)
+    else:
+        args += ["-p", "no:cacheprovider", *extra]
+        if importlib.util.find_spec("hypothesis") is not None:
+            args.append("--hypothesis-profile=prep-fail-fast")
     proc = subprocess.run(args, env=env, cwd=root, check=False, capture_output=quiet)
     report: dict[str, Any] = {}
     if report_path.is_file():
@@ -300,45 +302,138 @@ def starter_run_problems(run: SuiteRun) -> list[str]:
     return problems
 
 
+def rejecting_tests(run: SuiteRun) -> list[str]:
+    """The tests that failed on their own assertions: in the test body, or an assertion in a
+    fixture. A fixture that crashes otherwise (a wrong version that cannot even be set up)
+    proves nothing about the suite."""
+    return [
+        name
+        for name, e in run.tests.items()
+        if e["outcome"] == "failed"
+        and (e.get("phase", "call") == "call" or e.get("exception") == "AssertionError")
+    ]
+
+
 def wrong_run_problem(run: SuiteRun) -> str | None:
     """``None`` when the suite rejected the wrong version (a test failed); else why not."""
-    failed = [n for n, e in run.tests.items() if e["outcome"] == "failed"]
-    if run.exitstatus == 1 and failed:
+    if run.exitstatus == 1 and rejecting_tests(run):
         return None
     if run.exitstatus == 0:
         return f"{run.impl} passes the whole suite: the tests cannot tell it from a correct one"
+    broken = next(((n, e) for n, e in run.tests.items() if e["outcome"] == "failed"), None)
+    if broken is not None:
+        name, e = broken
+        return (
+            f"{run.impl}: {name} errors in its {e.get('phase', 'setup')} "
+            f"({e.get('exception')}: {e.get('message')}), before any test could reject it: "
+            "the wrong version is broken, not caught"
+        )
     return f"{run.impl}: the suite did not run cleanly (exit {run.exitstatus}): {run.report.get('error', '')}"
 
 
-def wrong_focus(module: object) -> tuple[str, ...]:
+def wrong_focus(path: Path) -> tuple[str, ...]:
     """pytest options for the tests that should reject a wrong version first: ``--task k`` for
-    each task its module names in ``TASK`` (an int, a str or a tuple of them); none if absent."""
-    declared = getattr(module, "TASK", None)
+    each task its file names in a top-level ``TASK = k`` (an int, a str or a tuple of them);
+    none if absent. Read from the source: the module's ``IMPLEMENTATION`` is what loads."""
+    declared: object = None
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "TASK" for t in node.targets
+        ):
+            try:
+                declared = ast.literal_eval(node.value)
+            except ValueError:
+                declared = None
     if declared is None:
         return ()
     tasks = declared if isinstance(declared, tuple | list) else (declared,)
     return tuple(arg for task in tasks for arg in ("--task", str(task)))
 
 
+def _quiet_args(extra: tuple[str, ...]) -> list[str]:
+    """pytest options of a run that only asks whether the suite fails, and where."""
+    args = ["-p", "no:cacheprovider", *extra]
+    if importlib.util.find_spec("hypothesis") is not None:
+        args.append("--hypothesis-profile=prep-fail-fast")  # whether it fails, not a minimal case
+    return [*args, "-q", "--no-header", "--tb=no", "-rN"]
+
+
 def _run_side_by_side(
     root: Path, work: Path, jobs: dict[str, tuple[str, ...]]
 ) -> dict[str, SuiteRun]:
-    """Run each job's suite in its own process, one per CPU core (one thread each)."""
+    """Run each job's suite in its own process, one per CPU core (one thread each).
+
+    Where it is safe (``prep.forkrun.available``) the processes are forked from one that
+    imported the suite once, instead of each importing torch and the tests again."""
     import os
     from concurrent.futures import ThreadPoolExecutor
+
+    from prep import forkrun
 
     if not jobs:
         return {}
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     threads = 1 if workers > 1 else None
+    reports = {impl: work / f"{impl.replace(':', '_')}.json" for impl in jobs}
+    if len(jobs) > 1 and threads == 1 and forkrun.available():
+        return _run_forked(root, work, jobs, reports, workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            impl: pool.submit(
-                run_suite, root, impl, work / f"{impl.replace(':', '_')}.json", extra, True, threads
-            )
+            impl: pool.submit(run_suite, root, impl, reports[impl], extra, True, threads)
             for impl, extra in jobs.items()
         }
         return {impl: future.result() for impl, future in futures.items()}
+
+
+def _run_forked(
+    root: Path,
+    work: Path,
+    jobs: dict[str, tuple[str, ...]],
+    reports: dict[str, Path],
+    workers: int,
+) -> dict[str, SuiteRun]:
+    """`_run_side_by_side` through ``python -m prep.forkrun`` (one thread per run)."""
+    import json
+    import os
+    import subprocess
+
+    spec = {
+        "root": str(root),
+        "workers": workers,
+        "jobs": {impl: [str(reports[impl]), *_quiet_args(extra)] for impl, extra in jobs.items()},
+    }
+    for path in reports.values():
+        path.unlink(missing_ok=True)
+    spec_path = work / "forkrun.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "prep.forkrun", str(spec_path)],
+        env=env,
+        cwd=root,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    lines = proc.stdout.strip().splitlines()
+    try:
+        codes: dict[str, int] = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        codes = {}
+    runs: dict[str, SuiteRun] = {}
+    for impl in jobs:
+        report: dict[str, Any] = {}
+        if reports[impl].is_file():
+            report = json.loads(reports[impl].read_text(encoding="utf-8"))
+        else:
+            report = {"error": (proc.stdout + proc.stderr)[-2000:]}
+        runs[impl] = SuiteRun(impl, codes.get(impl, 3), report)
+    return runs
 
 
 def verify(package: str, root: Path, work: Path) -> list[str]:
@@ -355,12 +450,12 @@ def verify(package: str, root: Path, work: Path) -> list[str]:
     focus: dict[str, tuple[str, ...]] = {}
     for name in list(names):
         try:  # a wrong version that cannot even load would "fail" every test for nothing
-            module = impl_switch.load(package, f"wrong:{name}")
+            impl_switch.load(package, f"wrong:{name}")
         except Exception as exc:
             problems.append(f"wrong:{name} does not load: {type(exc).__name__}: {exc}")
             names.remove(name)
             continue
-        focus[f"wrong:{name}"] = wrong_focus(module)
+        focus[f"wrong:{name}"] = wrong_focus(impl_switch.wrong_dir(package) / f"{name}.py")
     # A wrong version that names the task it breaks (``TASK = k``) runs that task's tests first;
     # one they do not reject runs the whole suite, so the declaration only saves time.
     jobs = {"starter": ()} | {impl: ("-x", *focused) for impl, focused in focus.items()}
@@ -375,7 +470,7 @@ def verify(package: str, root: Path, work: Path) -> list[str]:
     for impl, run in runs.items():
         problem = wrong_run_problem(run)
         if problem is None:
-            caught = next(n for n, e in run.tests.items() if e["outcome"] == "failed")
+            caught = rejecting_tests(run)[0]
             print(f"  {impl} rejected by {caught}")
             if impl in retry:
                 print(

@@ -1,0 +1,87 @@
+"""Many pytest runs of one challenge's suite, forked from one process that imported it once.
+
+`prep verify` runs the suite against the starter and against every known-wrong version. As
+separate processes each run would import torch, the test modules and their oracles again: on a
+small machine seconds of CPU per run, more than most runs spend testing. Here one process
+collects the suite once (which imports all of that), then forks a child per run; each child
+sets its ``CHALLENGE_IMPL`` and report path and calls ``pytest.main``. pytest reuses the test
+modules already in ``sys.modules``, and the implementation is chosen by the ``impl`` fixture at
+run time, so every child tests its own implementation.
+
+Only where forking is safe: a POSIX system with no NVIDIA driver (a process that touched CUDA
+cannot be forked), and with one OpenMP thread per child.
+
+    python -m prep.forkrun JOBS.json      # {"root", "workers", "jobs": {impl: [report, *args]}}
+
+prints ``{impl: exit status}`` as JSON on its last line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def available() -> bool:
+    """Whether runs can be forked here: fork exists and no NVIDIA driver is present."""
+    return hasattr(os, "fork") and sys.platform != "win32" and not Path("/dev/nvidiactl").exists()
+
+
+def _child(root: Path, impl: str, report: str, args: list[str]) -> None:
+    """In the forked child: run the suite on ``impl``, then leave without cleanup."""
+    code = 3
+    try:
+        os.environ["CHALLENGE_IMPL"] = impl
+        os.environ["PREP_REPORT"] = report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        import pytest
+
+        code = int(pytest.main([str(root / "tests"), *args]))
+    finally:
+        os._exit(code)
+
+
+def run(root: Path, jobs: dict[str, tuple[str, list[str]]], workers: int) -> dict[str, int]:
+    """Collect the suite once, then run each job (impl -> (report path, pytest args)) in a
+    forked child, ``workers`` at a time; return each job's exit status."""
+    import pytest
+
+    os.chdir(root)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        pytest.main([str(root / "tests"), "--collect-only", "-q", "-p", "no:cacheprovider"])
+        if "torch" in sys.modules:
+            # The first optimizer step or backward imports torch._dynamo: seconds per child.
+            with contextlib.suppress(Exception):
+                import torch._dynamo  # noqa: F401
+    sys.stdout.flush()
+    sys.stderr.flush()
+    codes: dict[str, int] = {}
+    running: dict[int, str] = {}
+    pending = list(jobs.items())
+    while pending or running:
+        while pending and len(running) < max(1, workers):
+            impl, (report, args) = pending.pop(0)
+            pid = os.fork()
+            if pid == 0:
+                _child(root, impl, report, args)
+            running[pid] = impl
+        pid, status = os.wait()
+        codes[running.pop(pid)] = os.waitstatus_to_exitcode(status)
+    return codes
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    jobs = {impl: (report, list(args)) for impl, (report, *args) in spec["jobs"].items()}
+    codes = run(Path(spec["root"]), jobs, int(spec["workers"]))
+    print(json.dumps(codes))
+
+
+if __name__ == "__main__":
+    main()
