@@ -11,7 +11,7 @@ run time, so every child tests its own implementation.
 Only where forking is safe: a POSIX system with no NVIDIA driver (a process that touched CUDA
 cannot be forked), and with one OpenMP thread per child.
 
-    python -m prep.forkrun JOBS.json      # {"root", "workers", "jobs": {impl: [report, *args]}}
+    python -m prep.forkrun JOBS.json   # {"root", "workers", "collect": [args], "jobs": {impl: [report, *args]}}
 
 prints ``{impl: exit status}`` as JSON on its last line.
 """
@@ -47,14 +47,21 @@ def _child(root: Path, impl: str, report: str, args: list[str]) -> None:
         os._exit(code)
 
 
-def run(root: Path, jobs: dict[str, tuple[str, list[str]]], workers: int) -> dict[str, int]:
-    """Collect the suite once, then run each job (impl -> (report path, pytest args)) in a
-    forked child, ``workers`` at a time; return each job's exit status."""
+def run(
+    root: Path, jobs: dict[str, tuple[str, list[str]]], workers: int, collect: list[str]
+) -> dict[str, int]:
+    """Collect the suite once (with the options ``collect``), then run each job (impl ->
+    (report path, pytest args)) in a forked child, ``workers`` at a time; return each job's
+    exit status.
+
+    ``collect`` must load the hypothesis profile the jobs use: ``@settings(...)`` made while
+    the test modules are imported, here, take their unset values from the profile loaded then.
+    """
     import pytest
 
     os.chdir(root)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        pytest.main([str(root / "tests"), "--collect-only", "-q", "-p", "no:cacheprovider"])
+        pytest.main([str(root / "tests"), "--collect-only", "-q", *collect])
         if "torch" in sys.modules:
             # The first optimizer step or backward imports torch._dynamo: seconds per child.
             with contextlib.suppress(Exception):
@@ -79,7 +86,7 @@ def run(root: Path, jobs: dict[str, tuple[str, list[str]]], workers: int) -> dic
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     jobs = {impl: (report, list(args)) for impl, (report, *args) in spec["jobs"].items()}
-    codes = run(Path(spec["root"]), jobs, int(spec["workers"]))
+    codes = run(Path(spec["root"]), jobs, int(spec["workers"]), list(spec["collect"]))
     print(json.dumps(codes))
 
 

@@ -400,6 +400,7 @@ def _run_forked(
     spec = {
         "root": str(root),
         "workers": workers,
+        "collect": [a for a in _quiet_args(()) if a.startswith(("-p", "no:", "--hypothesis"))],
         "jobs": {impl: [str(reports[impl]), *_quiet_args(extra)] for impl, extra in jobs.items()},
     }
     for path in reports.values():
