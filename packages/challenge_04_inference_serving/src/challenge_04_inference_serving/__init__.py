@@ -1,0 +1,1 @@
+"""Challenge 04: a dynamic-batching HTTP embedding service, measured under load."""

@@ -1,0 +1,1 @@
+"""Challenge 13: deep-learning primitives, forward and backward, without autograd."""
