@@ -220,6 +220,15 @@ class ParallelMLP(nn.Module):
         return out
 
 
+def _attend(q: Tensor, k: Tensor, v: Tensor, dropout_p: float) -> Tensor:
+    """Causal attention of (B, hq, T, D) queries over (B, hkv, T, D) keys and values:
+    ``scaled_dot_product_attention`` with ``enable_gqa`` (fused kernels on a GPU; the key/value
+    heads are not copied per query group)."""
+    return functional.scaled_dot_product_attention(
+        q, k, v, is_causal=True, enable_gqa=q.shape[1] != k.shape[1], dropout_p=dropout_p
+    )
+
+
 class ParallelSelfAttention(nn.Module):
     """Causal self-attention with this rank's query heads and the key/value heads they use."""
 
@@ -269,10 +278,7 @@ class ParallelSelfAttention(nn.Module):
         q = q.view(B, T, hq, D).transpose(1, 2)  # (B, hq, T, D)
         k = k.view(B, T, hkv, D).transpose(1, 2)  # (B, hkv, T, D)
         v = v.view(B, T, hkv, D).transpose(1, 2)  # (B, hkv, T, D)
-        o = functional.scaled_dot_product_attention(
-            q, k, v, is_causal=True, enable_gqa=hq != hkv,
-            dropout_p=self.attn_dropout if self.training else 0.0,
-        )  # (B, hq, T, D)  # fmt: skip
+        o = _attend(q, k, v, self.attn_dropout if self.training else 0.0)  # (B, hq, T, D)
         o = o.transpose(1, 2).reshape(B, T, hq * D)  # (B, T, hq * D)
         out: Tensor = self.resid_dropout(self.o_proj(o))  # (B, T, hidden) or (B, T / world, hidden)
         return out
