@@ -14,6 +14,7 @@ not declare fails its own session.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import nox
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "shared" / "src"))  # read the catalog without installing prep
-from prep import catalog, practice  # noqa: E402
+from prep import catalog, forkrun, practice  # noqa: E402
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_external_run = True
@@ -123,7 +124,10 @@ def checked_sources(challenge: catalog.Challenge | None, rel: str) -> Iterator[l
 
 def pytest_side_by_side(session: nox.Session, tests: str, impls: list[str]) -> None:
     """pytest on each implementation at once, one process per CPU core (one thread each, so
-    OpenMP barriers do not wait out time slices); the outputs are printed in order."""
+    OpenMP barriers do not wait out time slices); the outputs are printed in order.
+
+    Where it is safe the processes are forked from one that imported the suite once
+    (`prep.forkrun`), instead of each importing torch and the tests again."""
     env = {
         **os.environ,
         "PATH": f"{session.bin}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -134,18 +138,47 @@ def pytest_side_by_side(session: nox.Session, tests: str, impls: list[str]) -> N
     session.log(f"{' '.join(command)}  (CHALLENGE_IMPL={', '.join(impls)}, side by side)")
     with tempfile.TemporaryDirectory() as folder:
         logs = [Path(folder) / f"{impl}.log" for impl in impls]
-        procs = []
-        for impl, log in zip(impls, logs, strict=True):
-            with log.open("wb") as out:
-                procs.append(
-                    subprocess.Popen(
-                        command, env={**env, "CHALLENGE_IMPL": impl}, stdout=out, stderr=out
+        if forkrun.available():
+            spec = Path(folder) / "forkrun.json"
+            spec.write_text(
+                json.dumps(
+                    {
+                        "root": str(ROOT / Path(tests).parent),
+                        "workers": len(impls),
+                        "collect": ["-p", "no:cacheprovider"],
+                        "jobs": {i: ["", *command[2:]] for i in impls},
+                        "logs": {i: str(log) for i, log in zip(impls, logs, strict=True)},
+                    }
+                ),
+                encoding="utf-8",
+            )
+            python = str(Path(session.bin) / "python")
+            done = subprocess.run(
+                [python, "-m", "prep.forkrun", str(spec)],
+                env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            lines = done.stdout.strip().splitlines()
+            try:
+                by_impl = json.loads(lines[-1]) if lines else {}
+            except json.JSONDecodeError:
+                by_impl = {}
+            if not by_impl:
+                print(done.stdout + done.stderr, flush=True)
+            codes = [int(by_impl.get(impl, 3)) for impl in impls]
+        else:
+            procs = []
+            for impl, log in zip(impls, logs, strict=True):
+                with log.open("wb") as out:
+                    procs.append(
+                        subprocess.Popen(
+                            command, env={**env, "CHALLENGE_IMPL": impl}, stdout=out, stderr=out
+                        )
                     )
-                )
-        codes = [proc.wait() for proc in procs]
+            codes = [proc.wait() for proc in procs]
         for impl, log, code in zip(impls, logs, codes, strict=True):
             print(f"--- pytest, CHALLENGE_IMPL={impl}: exit {code}", flush=True)
-            print(log.read_text(encoding="utf-8", errors="replace"), flush=True)
+            if log.is_file():
+                print(log.read_text(encoding="utf-8", errors="replace"), flush=True)
     failed = [impl for impl, code in zip(impls, codes, strict=True) if code != 0]
     if failed:
         session.error(f"pytest failed for {', '.join(failed)}")
