@@ -280,7 +280,7 @@ def _organisations(text: str) -> list[Span]:
 
 def _fallbacks(text: str, keyed: list[Span]) -> list[Span]:
     """Without a key: the first id-shaped word is the document number; the first and second
-    dates of the document are the issue and due dates."""
+    dates of the document are the date it was issued and the due date."""
     have = {s.label for s in keyed}
     taken = [(s.start, s.end) for s in keyed]
     out = []

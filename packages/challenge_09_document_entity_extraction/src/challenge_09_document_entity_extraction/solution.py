@@ -5,7 +5,8 @@ the same work); ``extract`` feeds the rules' labels to a logistic-regression BIO
 features beside the words, their shapes and their line context, so the tagger learns when to
 trust a rule and when the layout or OCR noise broke it; its tags are decoded to spans, and
 ``validate`` checks line items against the subtotal, subtotal + tax against the total and the
-due date against the issue date, repairing what one other field settles and flagging the rest.
+due date against the date the document was issued, repairing what one other field settles
+and flagging the rest.
 ``evaluate`` matches spans as nervaluate does, in one pass per document and label.
 """
 
