@@ -399,7 +399,20 @@ def _sparse_kernel_fits(weight: Tensor) -> bool:
 
 class SparseLinear(nn.Module):
     """y = x W^T + b with W pruned 2:4; cuSPARSELt's sparse GEMM where it fits, else a dense
-    matmul of the masked weight."""
+    matmul of the masked weight.
+
+    The weight is stored as ``to_sparse_semi_structured`` makes it (values and 2-bit indices
+    compressed by cuSPARSELt); the forward calls the compressed GEMM itself,
+    ``torch._cslt_sparse_mm(W_c, x^T, b)`` = W x^T + b, and returns its transpose as a view:
+    no tensor-subclass dispatch, and no transposed result requested from cuSPARSELt (a request
+    that costs a slower kernel and a long set-up). A following 2:4 layer reads the transposed
+    view as the contiguous ``x^T`` it wants, so an MLP block stays in that layout with no copy.
+    torch's binding still sets up cuSPARSELt's plan on every call (most of a millisecond on
+    the host), which only a GEMM of about that length, or queued work, hides.
+    """
+
+    # cuSPARSELt wants the dense operand's rows (here: tokens) in multiples of this
+    _DENSE_ROW_MULTIPLE = 16
 
     def __init__(self, weight: Tensor, bias: Tensor | None = None) -> None:
         super().__init__()
@@ -409,13 +422,17 @@ class SparseLinear(nn.Module):
         self.out_features, self.in_features = weight.shape
         masked = (weight * semi_structured_24(weight)).contiguous()
         self.uses_sparse_kernel = _sparse_kernel_fits(masked)
+        self._compressed: Tensor | None = None  # cuSPARSELt's packed values and metadata
         if self.uses_sparse_kernel:
             from torch.sparse import to_sparse_semi_structured
 
             masked = to_sparse_semi_structured(masked)
+            self._compressed = getattr(masked, "packed", None)  # None: the CUTLASS subclass
         self.weight = nn.Parameter(masked, requires_grad=False)
         self.bias = (
-            None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
+            None
+            if bias is None
+            else nn.Parameter(bias.detach().to(weight.dtype).clone(), requires_grad=False)
         )
 
     @classmethod
@@ -432,11 +449,19 @@ class SparseLinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x must have {self.in_features} features, got shape {tuple(x.shape)}")
-        if self.uses_sparse_kernel:
-            rows = x.reshape(-1, self.in_features)  # (M, K): the sparse kernel takes 2-d input
+        if not self.uses_sparse_kernel:
+            return functional.linear(x, self.weight, self.bias)
+        rows = x.reshape(-1, self.in_features)  # (M, K): the sparse kernel takes 2-d input
+        if self._compressed is None:
             out = functional.linear(rows, self.weight, self.bias)  # (M, N)
             return out.view(*x.shape[:-1], self.out_features)
-        return functional.linear(x, self.weight, self.bias)
+        m = rows.shape[0]
+        pad = -m % self._DENSE_ROW_MULTIPLE
+        if pad:
+            rows = functional.pad(rows, (0, 0, 0, pad))
+        bias = None if self.bias is None else self.bias.detach()
+        out_t = torch._cslt_sparse_mm(self._compressed, rows.t(), bias)  # (N, M): W x^T + b
+        return out_t.t()[:m].view(*x.shape[:-1], self.out_features)
 
 
 # ------------------------------------------------------------------------------ task 4

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import socket
@@ -41,8 +42,15 @@ _SWEEP: dict[str, list[dict[str, Any]]] = {}  # impl -> one dict per rate, for p
 
 
 def _through_batcher(module: ModuleType, embed: Any, texts: list[str], max_batch: int) -> Any:
+    # the solution's batcher can split a batch by length, as its service does
+    extra = {}
+    if "bucket_by" in inspect.signature(module.DynamicBatcher).parameters:
+        extra["bucket_by"] = lambda text: len(text.split()) + 2
+
     async def run() -> list[Any]:
-        batcher = module.DynamicBatcher(embed, max_batch=max_batch, max_wait_ms=2, max_queue=256)
+        batcher = module.DynamicBatcher(
+            embed, max_batch=max_batch, max_wait_ms=2, max_queue=256, **extra
+        )
         try:
             return list(await asyncio.gather(*(batcher.submit(t) for t in texts)))
         finally:

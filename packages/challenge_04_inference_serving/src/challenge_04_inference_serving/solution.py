@@ -76,11 +76,22 @@ class DynamicBatcher(Generic[T, R]):
         max_wait_ms: float = 5.0,
         max_queue: int = 256,
         on_batch: Callable[[int], None] | None = None,
+        bucket_by: Callable[[T], int] | None = None,
+        bucket_overhead: float = 16.0,
     ) -> None:
+        """``bucket_by`` (optional): an item's padded length (e.g. its token count); a batch
+        is then split into runs of similar lengths (``length_buckets``) so short items are
+        not padded to the longest. ``bucket_overhead``: the fixed cost of one model call, in
+        the same units (length x items)."""
         _check_batcher_args(model_fn, max_batch, max_wait_ms, max_queue)
+        if bucket_by is not None and not callable(bucket_by):
+            raise TypeError(f"bucket_by must be callable or None, got {type(bucket_by).__name__}")
+        if not 0 <= bucket_overhead < math.inf:
+            raise ValueError(f"bucket_overhead must be finite and >= 0, got {bucket_overhead!r}")
         self.model_fn = model_fn
         self.max_batch, self.max_wait_s, self.max_queue = max_batch, max_wait_ms / 1e3, max_queue
         self.on_batch = on_batch
+        self.bucket_by, self.bucket_overhead = bucket_by, bucket_overhead
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._wakeup = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -180,7 +191,7 @@ class DynamicBatcher(Generic[T, R]):
         if self.on_batch is not None:
             self.on_batch(len(items))
         try:
-            results = await loop.run_in_executor(self._executor, self.model_fn, items)
+            results = await loop.run_in_executor(self._executor, self._call_model, items)
             if len(results) != len(items):
                 raise ValueError(f"model_fn returned {len(results)} results for {len(items)} items")
         except Exception as exc:  # fail this batch's requests only; the worker goes on
@@ -193,6 +204,50 @@ class DynamicBatcher(Generic[T, R]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():  # the caller may have given up while the batch ran
                 future.set_result(result)
+
+    def _call_model(self, items: list[T]) -> Sequence[R]:
+        """``model_fn`` on the whole batch, or once per length bucket (results in order)."""
+        if self.bucket_by is None or len(items) < 2:
+            return self.model_fn(items)
+        buckets = length_buckets([self.bucket_by(item) for item in items], self.bucket_overhead)
+        results: list[R | None] = [None] * len(items)
+        for bucket in buckets:
+            out = self.model_fn([items[k] for k in bucket])
+            if len(out) != len(bucket):
+                raise ValueError(f"model_fn returned {len(out)} results for {len(bucket)} items")
+            for k, result in zip(bucket, out, strict=True):
+                results[k] = result
+        return results  # type: ignore[return-value]  # every slot was filled
+
+
+def length_buckets(lengths: Sequence[int], overhead: float) -> list[list[int]]:
+    """Split items (indices into ``lengths``) into runs that minimise the padded work.
+
+    One model call on a bucket costs ``overhead + len(bucket) * max(lengths in it)`` (every
+    item padded to the bucket's longest). Sorted by length, the best split is contiguous, so
+    a dynamic programme over the sorted order finds it in O(n^2): best[j] = min over i of
+    best[i] + overhead + (j - i) * length[j - 1]."""
+    order = sorted(range(len(lengths)), key=lambda k: lengths[k])
+    sizes = [lengths[k] for k in order]
+    best = [0.0] + [math.inf] * len(sizes)
+    cut = [0] * (len(sizes) + 1)
+    for j in range(1, len(sizes) + 1):
+        for i in range(j):
+            cost = best[i] + overhead + (j - i) * sizes[j - 1]
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    buckets: list[list[int]] = []
+    j = len(sizes)
+    while j > 0:
+        buckets.append(order[cut[j] : j])
+        j = cut[j]
+    return buckets[::-1]
+
+
+def _padded_length(text: str) -> int:
+    """A text's length in WordPiece tokens, approximately: its words plus [CLS] and [SEP]
+    (cheap, and only the order and rough size matter to ``length_buckets``)."""
+    return len(text.split()) + 2
 
 
 def _check_batcher_args(
@@ -229,6 +284,7 @@ def create_app(
         max_wait_ms=s.max_wait_ms,
         max_queue=s.max_queue,
         on_batch=metrics.observe_batch,
+        bucket_by=_padded_length,
     )
     metrics.queue_depth.set_function(lambda: batcher.queue_depth)
 
