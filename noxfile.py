@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,17 +225,25 @@ def make_sessions(
         """pytest on baseline and solution (or on CHALLENGE_IMPL), then `prep verify`.
 
         `prep verify` proves the starter fails with NotImplementedError and that every
-        tests/wrong/ version is rejected."""
+        tests/wrong/ version is rejected. The last line gives each phase's wall time (nox
+        itself rounds to minutes)."""
+        started = time.monotonic()
         sync(session, dist, *extras)
         chosen = os.environ.get("CHALLENGE_IMPL")
         if name == "shared":
             session.run("pytest", f"{rel}/tests", *session.posargs)
-            return
-        if chosen:
+        elif chosen:
             session.run("pytest", f"{rel}/tests", *session.posargs, env={"CHALLENGE_IMPL": chosen})
-            return
-        pytest_side_by_side(session, f"{rel}/tests", ["baseline", "solution"])
-        session.run("prep", "verify", name.removeprefix("challenge_"))
+        else:
+            tested = time.monotonic()
+            pytest_side_by_side(session, f"{rel}/tests", ["baseline", "solution"])
+            verified = time.monotonic()
+            session.run("prep", "verify", name.removeprefix("challenge_"))
+            session.log(
+                f"test-{name}: environment {tested - started:.0f} s, baseline and solution "
+                f"{verified - tested:.0f} s, verify {time.monotonic() - verified:.0f} s"
+            )
+        session.log(f"test-{name} took {time.monotonic() - started:.1f} s")
 
     if has_gpu_tests(root / "tests"):
 
