@@ -3,7 +3,9 @@
 Three workloads, on the CPU (the passes target CPU inference; ``prep.device`` is not consulted):
 
 1. CNN forward, at batch 1 (latency) and batch 8 (throughput): the eager model, the graph after
-   the baseline's and the solution's pipeline (all five passes), and three library rows:
+   the baseline's and the solution's pipeline (all five passes), the solution's pipeline plus
+   its CPU extra ``fuse_conv_activation`` (conv + ReLU as one oneDNN kernel, channels_last
+   weights; not a task), and three library rows:
    ``torch.fx.experimental.optimization.fuse`` (torch's own conv-bn folding),
    ``optimize_for_inference`` (folding, dropout removal and oneDNN/MKLDNN layouts) and
    ``torch.compile`` (Inductor's generated C++). Ratios are against eager.
@@ -44,7 +46,14 @@ PIPELINE = (
 
 # Per forward workload, its candidates, for report()'s paired timing against eager.
 _FORWARD: dict[str, dict[str, Callable[[], object]]] = {}
-_PAIRED_ROWS = ("solution", "torch fx fuse", "torch optimize_for_inference", "torch.compile")
+EXTENDED = "solution + fuse_conv_activation"
+_PAIRED_ROWS = (
+    "solution",
+    EXTENDED,
+    "torch fx fuse",
+    "torch optimize_for_inference",
+    "torch.compile",
+)
 
 
 def _not_implemented(exc: NotImplementedError) -> Callable[[], object]:
@@ -61,7 +70,8 @@ def _run_pipeline(impl: ModuleType, gm: fx.GraphModule) -> fx.GraphModule:
 
 
 def _forward_candidates(model: nn.Module, x: torch.Tensor) -> dict[str, Callable[[], object]]:
-    """eager, starter, baseline, solution (each after its pipeline), torch fuse."""
+    """eager, starter, baseline, solution (each after its pipeline), the solution's pipeline
+    plus ``fuse_conv_activation``, and the library rows."""
     candidates: dict[str, Callable[[], object]] = {"eager": lambda: model(x)}
     gm = models.trace(model)
     for label, impl in bench.implementations(PACKAGE).items():
@@ -71,6 +81,9 @@ def _forward_candidates(model: nn.Module, x: torch.Tensor) -> dict[str, Callable
             candidates[label] = _not_implemented(exc)
             continue
         candidates[label] = functools.partial(optimized, x)
+        if label == "solution":
+            extended = impl.fuse_conv_activation(optimized)
+            candidates[EXTENDED] = functools.partial(extended, x)
     library = torch_fuse(model)
     candidates["torch fx fuse"] = lambda: library(x)
     frozen = optimize_for_inference(model)  # fold, drop dropout, oneDNN layouts

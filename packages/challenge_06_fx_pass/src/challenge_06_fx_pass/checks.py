@@ -28,17 +28,19 @@ def run_seeded(fn: Callable[..., Any], inputs: Sequence[torch.Tensor], seed: int
 
 
 def assert_same_outputs(
-    got: Any, want: Any, *, task: int, what: str, rtol: float = RTOL, atol: float = ATOL
+    got: Any, want: Any, *, task: int | None, what: str, rtol: float = RTOL, atol: float = ATOL
 ) -> None:
     """Every output tensor close, with the same shape and dtype, in the same structure.
 
     Raises:
-        AssertionError: with ``prep.testing.assert_close``'s report naming ``task``.
+        AssertionError: with ``prep.testing.assert_close``'s report naming ``task`` (None: a
+            check beyond the README's tasks).
     """
     got_leaves, got_spec = pytree.tree_flatten(got)
     want_leaves, want_spec = pytree.tree_flatten(want)
     if got_spec != want_spec:
-        raise AssertionError(f"{what}: output structure {got_spec} != {want_spec} (task {task})")
+        where = "" if task is None else f" (task {task})"
+        raise AssertionError(f"{what}: output structure {got_spec} != {want_spec}{where}")
     for k, (g, w) in enumerate(zip(got_leaves, want_leaves, strict=True)):
         assert_close(
             g, w, rtol=rtol, atol=atol, check_dtype=True, task=task, what=f"{what}, output {k}"

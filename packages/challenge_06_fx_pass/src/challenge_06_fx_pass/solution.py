@@ -22,6 +22,10 @@ every function is in ``starter.py``:
 - CSE is alias-safe without functionalizing: a union-find over "may share memory" edges
   (views, ``to``, in-place ops, unknown calls) finds every node whose value may be written in
   place, and those are never merged.
+- Beyond the tasks (not in ``__all__``: the starter has no TODO for it),
+  ``fuse_conv_activation`` turns conv + ReLU/GELU into one oneDNN kernel on channels_last
+  weights and restores the standard layout where a reader may depend on strides: the CPU pass
+  that takes the pipeline to ``optimize_for_inference``'s speed.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.dropout import _DropoutNd
 from torch.utils import _pytree as pytree
 
-from challenge_06_fx_pass.fused import Activation, LinearActivation
+from challenge_06_fx_pass.fused import Activation, ConvActivation, LinearActivation
 from challenge_06_fx_pass.results import PassRecord, PassResult, PassVerificationError
 
 __all__ = [
@@ -130,8 +134,8 @@ _INPLACE_OPERATORS: frozenset[object] = frozenset(
 _SIDE_EFFECT_FUNCTIONS: frozenset[object] = frozenset(
     {print, *getattr(fx.node, "_side_effectful_functions", ())}
 )
-# Modules outside torch.nn whose behaviour is known: the fused module this challenge inserts.
-_KNOWN_PURE_MODULES: tuple[type[nn.Module], ...] = (LinearActivation,)
+# Modules outside torch.nn whose behaviour is known: the fused modules this challenge inserts.
+_KNOWN_PURE_MODULES: tuple[type[nn.Module], ...] = (LinearActivation, ConvActivation)
 
 
 @functools.lru_cache(maxsize=512)
@@ -470,6 +474,113 @@ def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
         out.graph.erase_node(act_node)
         changed = True
     return _finish(out, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Beyond the tasks: conv + activation as one oneDNN kernel, channels_last in between (CPU)
+#
+# Not in __all__ (the starter has no TODO for it): the pass that takes the five-pass pipeline
+# to the speed of torch's optimize_for_inference on a CPU CNN (README, "Measured results").
+
+# Users that read a tensor of any layout and (for the 4-D ones) keep channels_last: a
+# channels_last region grows through them. Anything else gets a standard-layout copy.
+_LAYOUT_AGNOSTIC_MODULES: tuple[type[nn.Module], ...] = (
+    ConvActivation, nn.Conv2d, nn.ReLU, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+)  # fmt: skip
+_LAYOUT_AGNOSTIC_FUNCTIONS: frozenset[object] = frozenset(
+    {F.relu, torch.relu, operator.add, torch.add, torch.flatten, F.max_pool2d, F.avg_pool2d,
+     F.adaptive_avg_pool2d, F.adaptive_max_pool2d}
+)  # fmt: skip
+_LAYOUT_AGNOSTIC_METHODS = frozenset({"relu", "add", "flatten"})
+
+
+def _layout_agnostic(node: Node, modules: dict[str, nn.Module]) -> bool:
+    if node.op == "call_module":
+        return isinstance(_module(modules, node), _LAYOUT_AGNOSTIC_MODULES)
+    if node.op == "call_function":
+        return node.target in _LAYOUT_AGNOSTIC_FUNCTIONS and not _inplace_flag(node)
+    return node.op == "call_method" and node.target in _LAYOUT_AGNOSTIC_METHODS
+
+
+def _is_contiguous_call(node: Node) -> bool:
+    return node.op == "call_method" and node.target == "contiguous" and len(node.args) == 1
+
+
+def _restore_standard_layout(gm: fx.GraphModule, sources: list[Node]) -> None:
+    """Insert ``x.contiguous()`` where a channels_last value leaves the region that tolerates
+    it (a ``view``, an unknown op, the graph's output), so every reader outside sees the
+    strides the eager model gave it. Copies are invisible only for values nobody writes in
+    place: such a value (or an alias of one) stops the region, and a fused output that is
+    written gets one copy that all its readers share. ``contiguous()`` of a tensor that is
+    already contiguous (a pooled (B, C, 1, 1) map) returns it: no copy."""
+    modules = dict(gm.named_modules())
+    mutated = _mutated_aliases(gm.graph, modules)
+    region: set[Node] = set(sources)
+    for node in gm.graph.nodes:  # topological: a node's inputs are classified before it
+        if node in mutated or node in region or not _layout_agnostic(node, modules):
+            continue
+        if any(n in region for n in node.all_input_nodes):
+            region.add(node)
+    for node in [n for n in gm.graph.nodes if n in region]:
+        shared_copy = node in mutated  # a written fused output: every reader gets the copy
+        exits = [
+            user
+            for user in node.users
+            if shared_copy or (user not in region and not _is_contiguous_call(user))
+        ]
+        if not exits or all(_is_contiguous_call(u) for u in node.users):
+            continue
+        with gm.graph.inserting_after(node):
+            standard = gm.graph.call_method("contiguous", (node,))
+        for user in exits:
+            user.replace_input_with(node, standard)
+
+
+def fuse_conv_activation(gm: fx.GraphModule) -> fx.GraphModule:
+    """Replace ``nn.Conv2d`` + ReLU/GELU with one ``fused.ConvActivation``: a oneDNN
+    convolution with the activation as a post-op, on a channels_last weight (the op Inductor's
+    CPU fusions use under freezing; oneDNN's layouts are why ``optimize_for_inference`` keeps
+    convolutions in MKLDNN tensors). Run it after ``fold_conv_bn``, so Conv-BN-ReLU becomes one kernel.
+
+    The activation forms are task 2's (module, function, method, in place). The conv output
+    must have no other reader, the conv must zero-pad by explicit sizes and hold float32
+    weights on the CPU. Channels_last outputs flow on through ops that accept any layout
+    (convs, ReLU, BatchNorm, pooling, ``add``, ``flatten``); where one reaches anything else -
+    a ``view``, an unknown call, the graph's output - a ``contiguous()`` restores the strides
+    eager gave, so readers see the same tensors. Inference only: the fused op has no
+    backward (the module falls back to conv2d + activation under autograd).
+
+    Raises:
+        TypeError: ``gm`` is not a GraphModule.
+    """
+    out = _fresh_copy(_check_graph_module(gm))
+    modules = dict(out.named_modules())
+    fused: list[Node] = []
+    for act_node in list(out.graph.nodes):
+        activation = _activation_of(act_node, modules)
+        if activation is None:
+            continue
+        conv_node = act_node.args[0]
+        if not isinstance(conv_node, Node) or len(conv_node.users) != 1:
+            continue
+        conv = _module(modules, conv_node)
+        if type(conv) is not nn.Conv2d or len(conv_node.args) != 1 or conv_node.kwargs:
+            continue
+        weight = conv.weight
+        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            continue
+        if weight.dtype != torch.float32 or weight.device.type != "cpu":
+            continue
+        name = _free_name(out, f"{conv_node.target}_{activation.value}")
+        out.add_submodule(name, ConvActivation(conv, activation))
+        conv_node.target = name
+        act_node.replace_all_uses_with(conv_node)
+        out.graph.erase_node(act_node)
+        fused.append(conv_node)
+    if fused:
+        _restore_standard_layout(out, fused)
+    return _finish(out, bool(fused))
 
 
 # ---------------------------------------------------------------------------------------------
