@@ -155,3 +155,26 @@ def test_a_fused_int4_kernel_runs(impl: ModuleType) -> None:
         f"no INT4 kernel ran (ops: {sorted(n for n in ran if '::' in n)[:12]}); use "
         f"torch.ops.aten._weight_int4pack_mm_for_cpu on CPU (task 6)"
     )
+
+
+def test_what_a_call_caches_follows_the_input_dtype_and_new_weights(impl: ModuleType) -> None:
+    """A layer may prepare per input (device, dtype) - the kernel's weight layout, the bias in
+    the kernel's dtype - but every input dtype gets its own answer in its own dtype, and new
+    weights (``load_state_dict``) are used on the next call."""
+    torch.manual_seed(4)
+    first, second = nn.Linear(256, 32), nn.Linear(256, 32)
+    q = impl.quantize_int4_weight_only(first, group_size=64)
+    other = impl.quantize_int4_weight_only(second, group_size=64)
+    x = torch.randn(3, 256)
+    with torch.no_grad():
+        want = functional.linear(x, q.unpack_weight(), first.bias)
+        scale = float(want.abs().max())  # half precision inside and out: 8-11 significant bits
+        for dtype in (torch.float32, torch.bfloat16, torch.float16, torch.float32):
+            y = q(x.to(dtype))
+            assert y.dtype == dtype, f"a {dtype} input gave a {y.dtype} output"
+            assert_close(y.float(), want, rtol=3e-2, atol=2e-2 * scale, task=6,
+                         what=f"INT4 forward on a {dtype} input after other dtypes")  # fmt: skip
+        q.load_state_dict(other.state_dict())
+        want = functional.linear(x, other.unpack_weight(), second.bias)
+        assert_close(q(x), want, rtol=2e-2, atol=1e-2 * float(want.abs().max()), task=6,
+                     what="INT4 forward after load_state_dict (stale cached weights?)")  # fmt: skip

@@ -55,6 +55,15 @@ class PostNormBlock(nn.Module):
         return out
 
 
+@pytest.fixture
+def digits(impl: ModuleType, request: pytest.FixtureRequest) -> tuple[nn.Module, Any]:
+    """(trained digits MLP, data split), asked for only once ``quantize_model`` runs: an
+    unfinished one fails before the MLP is trained (training imports torch's optimizer
+    machinery, seconds on a busy CPU)."""
+    impl.quantize_model(nn.Sequential(nn.Linear(8, 8)), [torch.ones(2, 8)])
+    return request.getfixturevalue("digits_model"), request.getfixturevalue("digits_split")
+
+
 def _batches(n: int = 3, seed: int = 0) -> list[Tensor]:
     g = torch.Generator().manual_seed(seed)
     return [torch.randn(32, 32, generator=g) for _ in range(n)]
@@ -132,7 +141,8 @@ def test_static_mode_calibrates_every_layer(impl: ModuleType, observer: Observer
     assert error < 0.03, f"static ({observer.value}) output error {error:.4f}"
 
 
-def test_skip_and_keep_float(impl: ModuleType, digits_model: nn.Module, digits_split: Any) -> None:
+def test_skip_and_keep_float(impl: ModuleType, digits: tuple[nn.Module, Any]) -> None:
+    digits_model, digits_split = digits
     calib = [digits_split.x_train[:256]]
     quantized, report = impl.quantize_model(digits_model, calib, QuantConfig(skip=("layers.5",)))
     assert isinstance(quantized.get_submodule("layers.5"), nn.Linear)
@@ -160,11 +170,11 @@ def test_report_sizes_and_errors(impl: ModuleType) -> None:
 
 
 def test_digits_int8_static_accuracy_drop_at_most_one_point(
-    impl: ModuleType, digits_model: nn.Module, digits_split: Any
+    impl: ModuleType, digits: tuple[nn.Module, Any]
 ) -> None:
     from challenge_01_quantization.digits import accuracy
 
-    data = digits_split
+    digits_model, data = digits
     config = QuantConfig(activations=ActivationMode.STATIC, observer=ObserverKind.MINMAX)
     quantized, _ = impl.quantize_model(
         digits_model, [data.x_train[:512], data.x_train[512:1024]], config
@@ -233,10 +243,11 @@ def test_smoothquant_scales_follow_alpha(impl: ModuleType, alpha: float) -> None
 
 
 def test_sensitivity_matches_swapping_one_layer_at_a_time(
-    impl: ModuleType, digits_model: nn.Module, digits_split: Any
+    impl: ModuleType, digits: tuple[nn.Module, Any]
 ) -> None:
     """An independent oracle: swap each Linear alone for its QuantizedLinear (task 4) and
     measure the model output's relative error, averaged over the calibration batches."""
+    digits_model, digits_split = digits
     calib = [digits_split.x_train[:256], digits_split.x_train[256:512]]
     config = QuantConfig(smooth_alpha=None, keep_float=1)
     _, report = impl.quantize_model(digits_model, calib, config)

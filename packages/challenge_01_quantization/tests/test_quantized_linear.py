@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -79,6 +80,43 @@ def test_per_channel_beats_per_tensor_with_an_outlier_channel(impl: ModuleType) 
     assert ratio < 0.05, (
         f"the 47 normal rows keep {ratio:.2f}x the per-tensor error: use one scale per row"
     )
+
+
+@pytest.fixture
+def int32_dot_cpu(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This CPU, as the layer sees it, becomes one where fbgemm sums u8 x s8 products in int32
+    (AVX-512 VNNI): ``kernel_support.fbgemm_reduce_range()`` answers False."""
+    monkeypatch.setattr(kernel_support, "cpu_flags", lambda: frozenset({"avx512_vnni"}))
+    kernel_support.fbgemm_reduce_range.cache_clear()
+    yield
+    kernel_support.fbgemm_reduce_range.cache_clear()  # the real answer again after the test
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+@pytest.mark.usefixtures("int32_dot_cpu")
+def test_activations_use_all_8_bits_where_fbgemm_sums_in_int32(
+    impl: ModuleType, static: bool
+) -> None:
+    """7-bit activations (torch.ao's x86 default, ``reduce_range=True``) double the rounding
+    error and are right only where fbgemm sums pairs of products in int16. On a CPU with
+    int32 sums the layer must match the 8-bit oracle alone. Every odd input column of W is
+    zero, so no pair of products can overflow int16: the 8-bit result is exact even on a CPU
+    that really sums pairs in int16, such as an AVX2-only one."""
+    assert _activation_bits(torch.device("cpu")) == (8,), "the VNNI stand-in did not apply"
+    layer = _oracle_layer(seed=4)
+    with torch.no_grad():
+        layer.weight[:, 1::2] = 0.0  # (out, in): pairs (2i, 2i + 1) hold one product each
+    x = _shifted(16, 256, seed=9)
+    observer, qparams = None, None
+    if static:
+        observer = MinMaxOracleObserver()
+        observer.update(_shifted(64, 256, seed=30))
+        x, qparams = x.clamp(float(observer.lo), float(observer.hi)), observer.qparams()
+    q = impl.QuantizedLinear.from_float(layer, act_observer=observer)
+    _assert_matches_oracle(
+        q(x), x, q, layer.bias.detach(), static=qparams,
+        what=f"{'static' if static else 'dynamic'} forward where 8-bit activations are safe",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("shape", [(5, 64), (2, 7, 64), (1, 64)])
@@ -283,10 +321,14 @@ def test_static_forward_matches_fake_quant_oracle(impl: ModuleType, device: str)
     observer = MinMaxOracleObserver()
     for seed in range(3):
         observer.update(_shifted(32, 256, seed=10 + seed))
+    scale, zero = observer.qparams()
+    # The point of shifted inputs: a zero point far from 0, so a dropped z * rowsum(W) term
+    # (sum_k (q_x - z) q_w = q_x . q_w - z * sum_k q_w) moves every output by many steps.
+    assert abs(int(zero)) >= 32, f"test data: zero point {int(zero)} is too close to 0"
     q = impl.QuantizedLinear.from_float(layer, act_observer=observer).to(device)
     x = _shifted(16, 256, seed=20).clamp(float(observer.lo), float(observer.hi)).to(device)
     _assert_matches_oracle(
-        q(x), x, q, layer.bias.detach(), static=observer.qparams(), what=f"static on {device}"
+        q(x), x, q, layer.bias.detach(), static=(scale, zero), what=f"static on {device}"
     )
 
 

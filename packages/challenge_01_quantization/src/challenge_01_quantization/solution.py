@@ -28,7 +28,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from fnmatch import fnmatch
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -1032,10 +1032,18 @@ class Int4WeightOnlyLinear(nn.Module):
         self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
         # tinygemm's copy of the weight for one (device, dtype): (packed, scales_and_zeros)
         self._tinygemm: tuple[torch.device, torch.dtype, Tensor, Tensor] | None = None
+        # the last input's (device, dtype) and how it runs: tinygemm, or None (the fallback)
+        self._plan: tuple[torch.device, torch.dtype, _Int4Kernel | None] | None = None
 
     def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
         super()._load_from_state_dict(*args, **kwargs)
-        self._tinygemm = None  # new weights: re-lay them out on the next call
+        self._tinygemm = self._plan = None  # new weights: re-lay them out on the next call
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Int4WeightOnlyLinear:
+        # .to(), .cuda(), .half() ...: buffers moved or cast (torch leaves _apply untyped)
+        super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+        self._tinygemm = self._plan = None
+        return self
 
     def extra_repr(self) -> str:
         return (
@@ -1070,8 +1078,7 @@ class Int4WeightOnlyLinear(nn.Module):
             # its float32 variant is 10x slower than its bfloat16 one: cast float32 inputs
             return x.dtype if x.dtype in (torch.bfloat16, torch.float16) else torch.bfloat16
         if x.device.type == "cuda" and self.in_features % 32 == 0:
-            major, _ = torch.cuda.get_device_capability(x.device)
-            return torch.bfloat16 if major >= 8 else None
+            return torch.bfloat16 if _cuda_major(x.device) >= 8 else None
         return None
 
     def _tinygemm_weight(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
@@ -1092,28 +1099,64 @@ class Int4WeightOnlyLinear(nn.Module):
         self._tinygemm = (device, dtype, packed, scales_zeros.contiguous())
         return packed, scales_zeros
 
+    def _make_kernel(self, x: Tensor) -> _Int4Kernel | None:
+        """Everything the forward decides from x's device and dtype alone, decided once: the
+        kernel, its dtype, the re-laid-out weight and the bias in the kernel's dtype."""
+        kernel_dtype = self._kernel_dtype(x)
+        if kernel_dtype is None:
+            return None
+        packed, scales_zeros = self._tinygemm_weight(x.device, kernel_dtype)
+        kernel = (
+            torch.ops.aten._weight_int4pack_mm_for_cpu.default
+            if x.device.type == "cpu"
+            else torch.ops.aten._weight_int4pack_mm.default
+        )
+        bias = None if self.bias is None else self.bias.to(x.device, kernel_dtype)
+        return _Int4Kernel(kernel_dtype, kernel, packed, scales_zeros, bias)
+
     def forward(self, x: Tensor) -> Tensor:
         """(..., in) float -> (..., out) in x's dtype: tinygemm's fused INT4 GEMM where it
-        applies, else unpack, dequantize and a float matmul."""
+        applies, else unpack, dequantize and a float matmul.
+
+        At batch 1 the GEMV takes microseconds, so the host's per-call work is the cost: the
+        device checks, the re-laid-out weight and the bias cast are cached per (device, dtype),
+        and a bf16 2-d input goes to the kernel with no cast, reshape or extra output tensor."""
         _check_float_tensor("x", x)
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x has {x.shape[-1]} features, the layer expects {self.in_features}")
-        kernel_dtype = self._kernel_dtype(x)
-        if kernel_dtype is None:
+        plan = self._plan
+        if plan is None or plan[0] != x.device or plan[1] != x.dtype:
+            plan = self._plan = (x.device, x.dtype, self._make_kernel(x))
+        kernel = plan[2]
+        if kernel is None:
             weight = self.unpack_weight().to(x.device, x.dtype)
             bias = None if self.bias is None else self.bias.to(x.dtype)
             return functional.linear(x, weight, bias)
-        packed, scales_zeros = self._tinygemm_weight(x.device, kernel_dtype)
-        rows = x.reshape(-1, self.in_features).to(kernel_dtype)  # (M, in)
-        if x.device.type == "cpu":
-            y = torch.ops.aten._weight_int4pack_mm_for_cpu(
-                rows, packed, self.group_size, scales_zeros
-            )
-        else:
-            y = torch.ops.aten._weight_int4pack_mm(rows, packed, self.group_size, scales_zeros)
-        if self.bias is not None:
-            y = y + self.bias.to(y.dtype)
-        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)  # type: ignore[no-any-return]
+        rows = x if x.dim() == 2 else x.reshape(-1, self.in_features)  # (M, in)
+        if rows.dtype != kernel.dtype:
+            rows = rows.to(kernel.dtype)
+        y: Tensor = kernel.op(rows, kernel.packed, self.group_size, kernel.scales_zeros)
+        if kernel.bias is not None:
+            y.add_(kernel.bias)  # in place on the kernel's fresh output: no second (M, out) tensor
+        if y.dtype != x.dtype:
+            y = y.to(x.dtype)
+        return y if x.dim() == 2 else y.reshape(*x.shape[:-1], self.out_features)
+
+
+class _Int4Kernel(NamedTuple):
+    """How `Int4WeightOnlyLinear` runs tinygemm for inputs of one (device, dtype)."""
+
+    dtype: torch.dtype  # the kernel's input and output dtype
+    op: Any  # torch.ops.aten._weight_int4pack_mm(_for_cpu).default
+    packed: Tensor  # the codes in the kernel's layout
+    scales_zeros: Tensor  # (G, out, 2) per group: scale and float offset
+    bias: Tensor | None  # (out,) in ``dtype``
+
+
+@functools.cache
+def _cuda_major(device: torch.device) -> int:
+    """The compute capability's major number of a CUDA device (asked once per device)."""
+    return torch.cuda.get_device_capability(device)[0]
 
 
 @functools.cache
