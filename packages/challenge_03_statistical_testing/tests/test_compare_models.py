@@ -101,7 +101,35 @@ def _binomial_interval(k: int, m: int, alpha: float, exact: bool) -> tuple[float
 
 
 @pytest.mark.task(10)
-@SETTINGS
+def test_mcnemar_interval_agrees_with_the_decision_at_every_count(impl: ModuleType) -> None:
+    """Every split (n01, n10) of up to 50 discordant examples among 50, in one batch: both
+    McNemar versions cross the 5% boundary many times in this range, and at each crossing the
+    interval must stop (or start) covering 0 together with the decision."""
+    alpha, n = 0.05, 50
+    pairs = [(n01, n10) for n01 in range(n + 1) for n10 in range(n + 1 - n01)]
+    rows = [_correctness(n01, n10, n - n01 - n10, 0) for n01, n10 in pairs]
+    a, b = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])  # (B, n)
+    report = impl.compare_models(a, b, alpha=alpha)
+    pvalue = np.asarray(report.result.pvalue)
+    exact = np.array([n01 + n10 < 25 for n01, n10 in pairs])
+    for version in (exact, ~exact):  # the sweep reaches the boundary of both versions
+        assert (pvalue[version] < alpha).any()
+        assert (pvalue[version] >= alpha).any()
+    significant = np.asarray(report.decision) != "no significant difference"
+    covers_zero = (np.asarray(report.ci_low) <= 0.0) & (np.asarray(report.ci_high) >= 0.0)
+    disagree = [
+        (*pair, float(p))
+        for pair, p, bad in zip(pairs, pvalue, significant == covers_zero, strict=True)
+        if bad
+    ]
+    assert not disagree, (
+        f"decision and interval disagree for (n01, n10, p) {disagree[:5]} ({len(disagree)} "
+        "in all): the interval must invert the test that decided - revisit README task 10"
+    )
+
+
+@pytest.mark.task(10)
+@settings(max_examples=15, deadline=None, derandomize=True)  # agreement: the sweep above
 @given(
     n01=st.integers(0, 45),
     n10=st.integers(0, 45),

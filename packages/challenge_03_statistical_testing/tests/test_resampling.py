@@ -38,6 +38,51 @@ def mean_difference(x: Any, y: Any, axis: int) -> Any:
     return np.mean(x, axis=axis) - np.mean(y, axis=axis)
 
 
+def _peak_bytes(call: Callable[[], object]) -> int:
+    """Peak bytes allocated while ``call`` runs (numpy reports its buffers to tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+# What a bootstrap or permutation test may allocate besides its (B, R) statistics: a fixed
+# budget, whatever n and R are (the (R, n) resample indices and their gather are not in it).
+SCRATCH = 40 * 2**20
+
+
+@pytest.mark.task(7)
+def test_bca_of_the_mean_at_n_50000_stays_in_bounded_memory(impl: ModuleType) -> None:
+    """Evaluation sets have 10^4-10^5 examples. At n = 50,000, BCa's jackknife as one
+    (n, n - 1) gather is 20 GB (the mean's leave-one-out values have a closed form), and the
+    (R, n) resample indices are 48 MB for R = 120 alone: draw them a block of resamples at a
+    time. Consecutive ``rng.integers`` calls continue one stream, so the bootstrap
+    distribution is still scipy's (its standard error shows it)."""
+    n, resamples = 50_000, 120
+    data = np.random.default_rng(5).exponential(1.0, size=n)
+    result: list[Any] = []
+    peak = _peak_bytes(
+        lambda: result.append(
+            impl.bootstrap_ci(data, np.mean, n_resamples=resamples, method="bca", seed=0)
+        )
+    )
+    assert peak < SCRATCH, (
+        f"BCa at n={n:,} with {resamples} resamples peaked at {peak / 2**20:.0f} MiB (bound "
+        f"{SCRATCH / 2**20:.0f} MiB): draw and gather the resamples in blocks - README task 7"
+    )
+    reference = scipy_bootstrap(data, np.mean, n_resamples=resamples, method="percentile", rng=0)
+    assert_close(
+        result[0].standard_error,
+        reference.standard_error,
+        rtol=RTOL,
+        task=7,
+        what="bootstrap standard error (scipy's draws, in blocks)",
+    )
+
+
 @pytest.mark.task(7)
 @SETTINGS
 @given(
@@ -92,7 +137,7 @@ def test_bootstrap_interval_covers_the_mean(impl: ModuleType) -> None:
     """A sanity check beside the oracle: about 95% of intervals hold the true mean."""
     rng = np.random.default_rng(8)
     data = rng.normal(1.0, 2.0, size=(200, 40))
-    result = impl.bootstrap_ci(data, np.mean, n_resamples=300, seed=0)
+    result = impl.bootstrap_ci(data, np.mean, n_resamples=150, seed=0)
     covered = np.mean((np.asarray(result.low) < 1.0) & (np.asarray(result.high) > 1.0))
     assert 0.88 < covered < 0.99  # binomial(200, ~0.94) stays in here with room to spare
 
@@ -138,48 +183,37 @@ def test_permutation_exact_p_value_by_hand(impl: ModuleType) -> None:
     assert_close(result.pvalue, 1 / 6, rtol=RTOL, task=7, what="exact one-sided p-value")
 
 
-def _peak_bytes(call: Callable[[], object]) -> int:
-    """Peak bytes allocated while ``call`` runs (numpy reports its buffers to tracemalloc)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-SCRATCH = 40 * 2**20  # what a bootstrap may use beyond its (R, n) index array
-
-
 @pytest.mark.task(7)
-@pytest.mark.parametrize("n", [5_000, 50_000])
-def test_bca_of_the_mean_stays_in_bounded_memory(impl: ModuleType, n: int) -> None:
-    """Evaluation sets have 10^4-10^5 examples. BCa's jackknife as one (n, n - 1) gather takes
-    8 n^2 bytes (20 GB at n = 50,000); the mean's leave-one-out values have a closed form."""
-    data = np.random.default_rng(5).exponential(1.0, size=n)
-    resamples = 50
+def test_permutation_test_of_large_samples_stays_in_bounded_memory(impl: ModuleType) -> None:
+    """Two samples of 1,500 and 2,000 random splits: the (R, N) orders alone are 48 MB and
+    their gather as much again. Draw and gather them a block of resamples at a time."""
+    rng = np.random.default_rng(12)
+    a, b = rng.normal(0.0, 1.0, 1_500), rng.normal(0.05, 1.0, 1_500)
+    result: list[Any] = []
     peak = _peak_bytes(
-        lambda: impl.bootstrap_ci(data, np.mean, n_resamples=resamples, method="bca", seed=0)
+        lambda: result.append(impl.permutation_test(a, b, n_resamples=2_000, seed=4))
     )
-    bound = 8 * resamples * n + SCRATCH
-    assert peak < bound, (
-        f"BCa at n={n} peaked at {peak / 2**20:.0f} MiB (bound {bound / 2**20:.0f})"
+    assert peak < SCRATCH, (
+        f"permutation test of 2 x 1,500 with 2,000 resamples peaked at {peak / 2**20:.0f} MiB "
+        f"(bound {SCRATCH / 2**20:.0f} MiB): draw and gather the splits in blocks - README task 7"
     )
+    reference = scipy.stats.permutation_test((a, b), mean_difference, n_resamples=2_000, rng=4)
+    assert_close(result[0].pvalue, reference.pvalue, rtol=RTOL, task=7, what="p-value")
 
 
 @pytest.mark.task(7)
 def test_bca_of_another_statistic_gathers_in_blocks(impl: ModuleType) -> None:
     """Any statistic but the mean needs the real leave-one-out samples: in blocks, not at once
-    (one (n, n - 1) gather is 72 MB here), and still equal to scipy's interval."""
-    data = np.random.default_rng(6).normal(size=3_000)
+    (one (n, n - 1) gather is 32 MB here, its int64 index array as much again), and still
+    equal to scipy's interval."""
+    data = np.random.default_rng(6).normal(size=2_000)
     result: list[Any] = []
     peak = _peak_bytes(
         lambda: result.append(
             impl.bootstrap_ci(data, np.median, n_resamples=20, method="bca", seed=1)
         )
     )
-    assert peak < 8 * 20 * 3_000 + SCRATCH, f"peaked at {peak / 2**20:.0f} MiB"
+    assert peak < SCRATCH, f"peaked at {peak / 2**20:.0f} MiB (bound {SCRATCH / 2**20:.0f} MiB)"
     reference = scipy_bootstrap(data, np.median, n_resamples=20, method="bca", rng=1)
     ci = reference.confidence_interval
     assert_close([result[0].low, result[0].high], [ci.low, ci.high], rtol=RTOL, task=7)

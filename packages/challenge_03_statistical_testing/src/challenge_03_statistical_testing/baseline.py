@@ -1,6 +1,9 @@
 """Baseline: one comparison at a time, written as the textbook formula, with a Python loop over
 a batch's rows. Correct and readable; slow on 10,000 comparisons (see ``prep bench 03``).
 
+The contract of every function (arguments, shapes, results, errors) is the starter's docstring;
+the docstrings here say only what this approach does differently.
+
 Statistics and degrees of freedom are computed by hand on each 1-D sample; tail probabilities
 come from ``scipy.special`` (``stdtr``, ``chdtrc``, ``nctdtr``, ``ndtr``); McNemar's exact
 p-value is summed from binomial coefficients with Python integers.
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -310,20 +313,26 @@ def bootstrap_ci(
     method: BootstrapMethod = "percentile",
     seed: int | None = None,
 ) -> BootstrapCI:
-    """Each row and each resample in turn; BCa's jackknife one leave-one-out copy at a
-    time (closed form for the mean) (contract: starter).
+    """Each resample and each row in turn: one resample's n indices drawn at a time (the
+    next row of scipy's (R, n) draw: consecutive calls continue one stream), so memory is
+    O(n) besides the (B, R) statistics; BCa's jackknife one leave-one-out copy at a time,
+    closed form for the mean (contract: starter).
     """
     x2, batched = as_sample(data, "data")
     check_resamples(n_resamples)
     check_unit_interval(confidence, "confidence")
     check_choice(method, "method", ("percentile", "bca"))
     rng = np.random.default_rng(seed)
-    indices = rng.integers(0, x2.shape[-1], (n_resamples, x2.shape[-1]))
+    rows, n = x2.shape
+    statistics = np.empty((rows, n_resamples))
+    for k in range(n_resamples):
+        indices = rng.integers(0, n, n)  # resample k
+        for r in range(rows):
+            statistics[r, k] = apply_statistic(statistic, x2[r, indices][np.newaxis])[0]
     alpha = (1 - confidence) / 2
     fields: dict[str, list[float]] = {"low": [], "high": [], "estimate": [], "se": []}
-    for x in x2:
+    for x, theta_b in zip(x2, statistics, strict=True):
         theta_hat = float(apply_statistic(statistic, x[np.newaxis])[0])
-        theta_b = np.array([apply_statistic(statistic, x[i][np.newaxis])[0] for i in indices])
         if method == "bca":
             q_low, q_high = _bca_levels(x, statistic, theta_hat, theta_b, alpha)
         else:
@@ -366,31 +375,38 @@ def permutation_test(
     alternative: Alternative = "two-sided",
     seed: int | None = None,
 ) -> TestResult:
-    """Each row and each split in turn (contract: starter)."""
+    """Each split and each row in turn, one order in memory at a time (contract: starter)."""
     alt = check_alternative(alternative)
     check_resamples(n_resamples)
     a2, b2, batched = as_pair(a, b, paired=False)
     na, total = a2.shape[-1], a2.shape[-1] + b2.shape[-1]
     exact = n_resamples >= math.comb(total, na)
-    if exact:  # every split once: a's positions, then the rest
-        orders = [
-            [*chosen, *(i for i in range(total) if i not in chosen)]
-            for chosen in itertools.combinations(range(total), na)
-        ]
-    else:
-        rng = np.random.default_rng(seed)
-        orders = [list(rng.permutation(total)) for _ in range(n_resamples)]
+    rng = np.random.default_rng(seed)
+    pooled = np.concatenate([a2, b2], axis=-1)
+    null: list[list[float]] = [[] for _ in pooled]
+    for order in _orders(total, na, exact, n_resamples, rng):
+        for r, row in enumerate(pooled):
+            shuffled = row[order]
+            null[r].append(float(np.mean(shuffled[:na]) - np.mean(shuffled[na:])))
     results = []
-    for ra, rb in zip(a2, b2, strict=True):
-        pooled = np.concatenate([ra, rb])
+    for ra, rb, row_null in zip(a2, b2, null, strict=True):
         observed = float(np.mean(ra) - np.mean(rb))
-        null = []
-        for order in orders:
-            shuffled = pooled[order]
-            null.append(float(np.mean(shuffled[:na]) - np.mean(shuffled[na:])))
-        pvalue = _pvalue_from_null(null, observed, 0 if exact else 1, alt)
+        pvalue = _pvalue_from_null(row_null, observed, 0 if exact else 1, alt)
         results.append(TestResult(observed, pvalue, None, alt, observed))
     return _stack(results, batched)
+
+
+def _orders(
+    total: int, na: int, exact: bool, n_resamples: int, rng: np.random.Generator
+) -> Iterator[npt.NDArray[np.intp]]:
+    """Every split once (a's positions, then the rest) for the exact test; else scipy's draws,
+    ``rng.permutation(total)`` per resample."""
+    if exact:
+        for chosen in itertools.combinations(range(total), na):
+            yield np.array([*chosen, *(i for i in range(total) if i not in chosen)])
+    else:
+        for _ in range(n_resamples):
+            yield rng.permutation(total)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,7 +592,7 @@ def compare_models(
     scores_a: Any, scores_b: Any, *, paired: bool = True, alpha: float = 0.05
 ) -> ModelComparison:
     """One comparison at a time: run the chosen test on the row, then build the interval from
-    the same test (t-interval, or ``_mcnemar_interval`` for McNemar)."""
+    the same test (t-interval, or ``_mcnemar_interval`` for McNemar) (contract: starter)."""
     level = float(check_unit_interval(alpha, "alpha"))
     a2, b2, batched = as_pair(scores_a, scores_b, paired=paired, names=("scores_a", "scores_b"))
     a, b = (a2, b2) if batched else (a2[0], b2[0])

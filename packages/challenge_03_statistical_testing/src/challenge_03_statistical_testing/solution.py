@@ -6,8 +6,9 @@ the docstrings here say only what this approach does differently.
 Statistics and degrees of freedom are computed with numpy along the last axis of a ``(B, n)``
 array; tail probabilities come from ``scipy.special`` (``stdtr``, ``chdtrc``, ``bdtr``,
 ``nctdtr``, ``betaincinv``, ``ndtr``), always from the tail itself, never as ``1 - cdf``. Resampling
-draws the same random numbers scipy does for the same seed. Scratch memory is bounded: every
-gather of resamples or leave-one-out samples runs in blocks of at most ``_CHUNK_ELEMENTS``.
+draws the same random numbers scipy does for the same seed. Scratch memory is bounded: resample
+indices and permutation orders are drawn, and every gather of resamples or leave-one-out
+samples runs, in blocks of at most ``_CHUNK_ELEMENTS``.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ __all__ = [
     "two_sample_ttest",
 ]  # the same list in starter, baseline and solution
 
-# Elements of float64 scratch (rows x resamples x observations) one block may use: 16 MiB.
-_CHUNK_ELEMENTS = 2 * 2**20
+# Elements of float64 scratch (rows x resamples x observations) one block may use: 4 MiB,
+# small enough that a gathered block is still in cache when the statistic reduces it.
+_CHUNK_ELEMENTS = 2**19
 # McNemar's exact binomial test is used below this many discordant pairs (when exact=None).
 _MCNEMAR_EXACT_BELOW = 25
 
@@ -274,14 +276,27 @@ def _blocks(rows: int, cols: int, per_cell: int) -> Iterator[tuple[slice, slice]
             yield slice(r, r + row_step), slice(c, c + col_step)
 
 
+def _index_blocks(count: int, width: int) -> Iterator[slice]:
+    """Consecutive slices covering ``count`` index rows of ``width`` entries each, a block
+    holding at most ``_CHUNK_ELEMENTS`` entries (one row at least)."""
+    step = max(1, _CHUNK_ELEMENTS // max(1, width))
+    for start in range(0, count, step):
+        yield slice(start, min(count, start + step))
+
+
 def _gather_statistic(
     statistic: Callable[..., Any], x: FloatArray, indices: npt.NDArray[np.int64]
 ) -> FloatArray:
     """``statistic(x[:, indices])`` (B, K) for index rows ``indices`` (K, m), in bounded blocks
-    (a full (B, K, m) gather is 4 GB at B = 1, K = 10,000, m = 50,000)."""
+    (a full (B, K, m) gather is 4 GB at B = 1, K = 10,000, m = 50,000).
+
+    ``np.take(..., axis=1)`` writes each block C-ordered, so the statistic reduces contiguous
+    memory; ``x[rows][:, idx]`` lays the batch axis innermost and the reduction then strides.
+    """
     out = np.empty((x.shape[0], indices.shape[0]))
     for rows, cols in _blocks(x.shape[0], indices.shape[0], indices.shape[1]):
-        out[rows, cols] = apply_statistic(statistic, x[rows][:, indices[cols]])
+        block = np.take(x[rows], indices[cols], axis=1)  # (b, k, m), C-ordered
+        out[rows, cols] = apply_statistic(statistic, block)
     return out
 
 
@@ -339,8 +354,12 @@ def bootstrap_ci(
     method: BootstrapMethod = "percentile",
     seed: int | None = None,
 ) -> BootstrapCI:
-    """One shared (R, n) draw; statistics gathered in bounded blocks; BCa's jackknife in
-    closed form for the mean (contract: starter).
+    """Indices drawn a block of resamples at a time, each block gathered for every row;
+    BCa's jackknife in closed form for the mean (contract: starter).
+
+    Consecutive ``rng.integers`` calls continue one stream, so the blocks are the rows of
+    scipy's single (R, n) draw (scipy's own ``batch=`` argument draws the same way), and no
+    (R, n) array is ever held: memory is the (B, R) statistics plus bounded scratch.
     """
     x, batched = as_sample(data, "data")  # (B, n)
     check_resamples(n_resamples)
@@ -348,9 +367,11 @@ def bootstrap_ci(
     check_choice(method, "method", ("percentile", "bca"))
     rng = np.random.default_rng(seed)
     rows, n = x.shape
-    indices = rng.integers(0, n, (n_resamples, n))  # (R, n): scipy's one draw
     theta_hat = apply_statistic(statistic, x)  # (B,)
-    theta_b = _gather_statistic(statistic, x, indices)  # (B, R)
+    theta_b = np.empty((rows, n_resamples))  # (B, R)
+    for block in _index_blocks(n_resamples, n):
+        indices = rng.integers(0, n, (block.stop - block.start, n))  # (k, n): scipy's next rows
+        theta_b[:, block] = _gather_statistic(statistic, x, indices)
     alpha = (1 - confidence) / 2
     if method == "bca":
         q_low, q_high = _bca_levels(x, statistic, theta_hat, theta_b, alpha)
@@ -375,8 +396,8 @@ def permutation_test(
     alternative: Alternative = "two-sided",
     seed: int | None = None,
 ) -> TestResult:
-    """One shared set of orders (all splits, or scipy's draws); the null distribution
-    gathered in bounded blocks (contract: starter).
+    """Orders (all splits, or scipy's draws) produced a block at a time and shared by every
+    row; each block's null statistics gathered in bounded scratch (contract: starter).
     """
     alt = check_alternative(alternative)
     check_resamples(n_resamples)
@@ -386,17 +407,18 @@ def permutation_test(
     total = pooled.shape[-1]
     splits = math.comb(total, na)
     exact = n_resamples >= splits
-    if exact:
-        orders = _all_splits(total, na)  # (C, N)
-    else:
-        rng = np.random.default_rng(seed)
-        orders = np.stack([rng.permutation(total) for _ in range(n_resamples)])  # (R, N)
+    resamples = splits if exact else n_resamples
+    splits_left = _all_splits(total, na)
+    rng = np.random.default_rng(seed)
     observed = a2.mean(axis=-1) - b2.mean(axis=-1)  # (B,)
-    resamples = orders.shape[0]
     null = np.empty((pooled.shape[0], resamples))  # (B, R)
-    for rows, cols in _blocks(pooled.shape[0], resamples, total):
-        shuffled = pooled[rows][:, orders[cols]]  # (b, r, N)
-        null[rows, cols] = shuffled[..., :na].mean(axis=-1) - shuffled[..., na:].mean(axis=-1)
+    for block in _index_blocks(resamples, total):
+        count = block.stop - block.start
+        if exact:  # the next `count` splits of the enumeration
+            orders = np.array(list(itertools.islice(splits_left, count)), dtype=np.int64)
+        else:  # scipy's draws: one permutation of the pooled positions per resample
+            orders = np.stack([rng.permutation(total) for _ in range(count)])  # (k, N)
+        null[:, block] = _split_statistics(pooled, orders, na)
     pvalue = _null_pvalue(null, observed, 0 if exact else 1, alt)
     return TestResult(
         statistic=unbatch(observed, batched),
@@ -424,15 +446,22 @@ def _null_pvalue(
     return np.asarray(np.minimum(1.0, 2 * np.minimum(p_less, p_greater)), dtype=np.float64)
 
 
-def _all_splits(total: int, na: int) -> npt.NDArray[np.int64]:
-    """Every way to choose a's na positions out of ``total`` pooled ones, as index orders
-    (C(total, na), total): a's positions first, then b's, each increasing."""
+def _split_statistics(pooled: FloatArray, orders: npt.NDArray[np.int64], na: int) -> FloatArray:
+    """mean(first na) - mean(rest) of each row of ``pooled`` (B, N) under each order (k, N):
+    (B, k), gathered in bounded blocks."""
+    out = np.empty((pooled.shape[0], orders.shape[0]))
+    for rows, cols in _blocks(pooled.shape[0], orders.shape[0], orders.shape[1]):
+        shuffled = np.take(pooled[rows], orders[cols], axis=1)  # (b, k, N), C-ordered
+        out[rows, cols] = shuffled[..., :na].mean(axis=-1) - shuffled[..., na:].mean(axis=-1)
+    return out
+
+
+def _all_splits(total: int, na: int) -> Iterator[list[int]]:
+    """Every way to choose a's na positions out of ``total`` pooled ones, one index order at a
+    time (C(total, na) of them): a's positions first, then b's, each increasing."""
     everything = range(total)
-    orders = [
-        [*chosen, *(i for i in everything if i not in chosen)]
-        for chosen in itertools.combinations(everything, na)
-    ]
-    return np.array(orders, dtype=np.int64).reshape(len(orders), total)
+    for chosen in itertools.combinations(everything, na):
+        yield [*chosen, *(i for i in everything if i not in chosen)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -621,7 +650,8 @@ def compare_models(
     scores_a: Any, scores_b: Any, *, paired: bool = True, alpha: float = 0.05
 ) -> ModelComparison:
     """One batched pass: the test of every row at once, and an interval from the same test
-    (for McNemar, ``_mcnemar_interval``), so decision and interval never disagree."""
+    (for McNemar, ``_mcnemar_interval``), so decision and interval never disagree (contract:
+    starter)."""
     level = float(check_unit_interval(alpha, "alpha"))
     a2, b2, batched = as_pair(scores_a, scores_b, paired=paired, names=("scores_a", "scores_b"))
     a, b = (a2, b2) if batched else (a2[0], b2[0])

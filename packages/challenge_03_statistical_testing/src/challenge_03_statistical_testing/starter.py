@@ -226,7 +226,9 @@ def bootstrap_ci(
 
     Resample k draws the indices ``rng.integers(0, n, (n_resamples, n))[k]`` with
     ``rng = np.random.default_rng(seed)``, shared by every row of a batch: the draw scipy
-    makes, so the interval equals scipy's for the same seed.
+    makes, so the interval equals scipy's for the same seed. Consecutive ``rng.integers``
+    calls continue one stream, so drawing ``(k, n)`` blocks of resamples one after another
+    gives the same numbers (scipy's ``batch=`` argument relies on it).
 
     Args:
         data: sample, shape (n,), or a batch (B, n); n >= 2.
@@ -242,8 +244,10 @@ def bootstrap_ci(
             (20 GB at n = 50,000).
         seed: seeds the generator; None draws fresh entropy.
 
-    Memory: besides the (n_resamples, n) index array, scratch stays within a fixed budget
-    (gather ``data[:, indices]`` in blocks of rows and resamples).
+    Memory: besides the data and the (B, n_resamples) bootstrap statistics, scratch stays
+    within a fixed budget however large n and n_resamples are (the tests allow 40 MiB): draw
+    the indices a block of resamples at a time and gather ``data[:, indices]`` in blocks of
+    rows and resamples (at n = 50,000 and 10,000 resamples the indices alone are 4 GB).
 
     Returns:
         BootstrapCI with low, high, the statistic of the data and the bootstrap standard error.
@@ -275,8 +279,10 @@ def permutation_test(
     shared by a batch's rows: scipy's draws) and p = (count + 1) / (n_resamples + 1).
     "At least as extreme" allows 100 eps relative slack for rounding, as scipy does.
 
-    Scratch memory stays bounded however large the batch, n_resamples or samples: gather the
-    shuffled samples in blocks (a full (B, R, na + nb) gather is 8 B R (na + nb) bytes).
+    Scratch memory stays within a fixed budget however large the batch, n_resamples or
+    samples (the tests allow 40 MiB): draw the orders a block of resamples at a time and
+    gather the shuffled samples in blocks (all R orders take 8 R (na + nb) bytes, their full
+    (B, R, na + nb) gather B times that).
 
     Args:
         a, b: samples, shapes (na,), (nb,) or batches (B, na), (B, nb); na, nb >= 2 (as
