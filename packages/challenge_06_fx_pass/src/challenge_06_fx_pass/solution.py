@@ -37,7 +37,7 @@ import math
 import operator
 import time
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import torch
 import torch.fx as fx
@@ -455,25 +455,48 @@ def fuse_linear_activation(gm: fx.GraphModule) -> fx.GraphModule:
     arguments the fused module does not model is left alone.
     """
     out = _fresh_copy(_check_graph_module(gm))
-    modules = dict(out.named_modules())
-    changed = False
-    for act_node in list(out.graph.nodes):
+    fused = [
+        _fuse_pair(out, act_node, layer_node, LinearActivation(linear, activation), activation)
+        for act_node, layer_node, linear, activation in _layer_activation_pairs(out, nn.Linear)
+    ]
+    return _finish(out, bool(fused))
+
+
+_Layer = TypeVar("_Layer", bound=nn.Module)
+
+
+def _layer_activation_pairs(
+    gm: fx.GraphModule, layer_type: type[_Layer]
+) -> list[tuple[Node, Node, _Layer, Activation]]:
+    """(activation node, layer node, layer, activation) for every activation (any of task 2's
+    forms) whose input is a call of a ``layer_type`` module (exactly that type) with one
+    positional argument and no other reader."""
+    modules = dict(gm.named_modules())
+    pairs: list[tuple[Node, Node, _Layer, Activation]] = []
+    for act_node in gm.graph.nodes:
         activation = _activation_of(act_node, modules)
         if activation is None:
             continue
-        linear_node = act_node.args[0]
-        if not isinstance(linear_node, Node) or len(linear_node.users) != 1:
+        layer_node = act_node.args[0]
+        if not isinstance(layer_node, Node) or len(layer_node.users) != 1:
             continue
-        linear = _module(modules, linear_node)
-        if type(linear) is not nn.Linear or len(linear_node.args) != 1 or linear_node.kwargs:
+        layer = _module(modules, layer_node)
+        if type(layer) is not layer_type or len(layer_node.args) != 1 or layer_node.kwargs:
             continue
-        name = _free_name(out, f"{linear_node.target}_{activation.value}")
-        out.add_submodule(name, LinearActivation(linear, activation))
-        linear_node.target = name
-        act_node.replace_all_uses_with(linear_node)
-        out.graph.erase_node(act_node)
-        changed = True
-    return _finish(out, changed)
+        pairs.append((act_node, layer_node, layer, activation))
+    return pairs
+
+
+def _fuse_pair(
+    gm: fx.GraphModule, act_node: Node, layer_node: Node, fused: nn.Module, activation: Activation
+) -> Node:
+    """Point ``layer_node`` at ``fused`` (a new submodule) and drop ``act_node``."""
+    name = _free_name(gm, f"{layer_node.target}_{activation.value}")
+    gm.add_submodule(name, fused)
+    layer_node.target = name
+    act_node.replace_all_uses_with(layer_node)
+    gm.graph.erase_node(act_node)
+    return layer_node
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,6 +560,14 @@ def _restore_standard_layout(gm: fx.GraphModule, sources: list[Node]) -> None:
             user.replace_input_with(node, standard)
 
 
+def _onednn_can_run(conv: nn.Conv2d) -> bool:
+    """A zero-padded conv with explicit padding sizes and float32 weights on the CPU."""
+    weight = conv.weight
+    if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        return False
+    return weight.dtype == torch.float32 and weight.device.type == "cpu"
+
+
 def fuse_conv_activation(gm: fx.GraphModule) -> fx.GraphModule:
     """Replace ``nn.Conv2d`` + ReLU/GELU with one ``fused.ConvActivation``: a oneDNN
     convolution with the activation as a post-op, on a channels_last weight (the op Inductor's
@@ -555,29 +586,11 @@ def fuse_conv_activation(gm: fx.GraphModule) -> fx.GraphModule:
         TypeError: ``gm`` is not a GraphModule.
     """
     out = _fresh_copy(_check_graph_module(gm))
-    modules = dict(out.named_modules())
-    fused: list[Node] = []
-    for act_node in list(out.graph.nodes):
-        activation = _activation_of(act_node, modules)
-        if activation is None:
-            continue
-        conv_node = act_node.args[0]
-        if not isinstance(conv_node, Node) or len(conv_node.users) != 1:
-            continue
-        conv = _module(modules, conv_node)
-        if type(conv) is not nn.Conv2d or len(conv_node.args) != 1 or conv_node.kwargs:
-            continue
-        weight = conv.weight
-        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
-            continue
-        if weight.dtype != torch.float32 or weight.device.type != "cpu":
-            continue
-        name = _free_name(out, f"{conv_node.target}_{activation.value}")
-        out.add_submodule(name, ConvActivation(conv, activation))
-        conv_node.target = name
-        act_node.replace_all_uses_with(conv_node)
-        out.graph.erase_node(act_node)
-        fused.append(conv_node)
+    fused = [
+        _fuse_pair(out, act_node, layer_node, ConvActivation(conv, activation), activation)
+        for act_node, layer_node, conv, activation in _layer_activation_pairs(out, nn.Conv2d)
+        if _onednn_can_run(conv)
+    ]
     if fused:
         _restore_standard_layout(out, fused)
     return _finish(out, bool(fused))
