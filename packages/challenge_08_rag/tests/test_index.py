@@ -185,3 +185,5 @@ def test_hnsw_recall_against_exact(impl: ModuleType) -> None:
     assert ids.dtype == torch.int64
     with pytest.raises(ValueError, match="ef_search"):
         hnsw.ef_search = 0
+    with pytest.raises(ValueError, match="ids already in the index"):
+        hnsw.add([5], x[:1])

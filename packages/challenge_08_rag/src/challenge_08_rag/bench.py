@@ -1,5 +1,6 @@
-"""``prep bench 08``: exact and HNSW search, BM25, embeddings and metrics against the libraries;
-then retrieval quality (nDCG@10 with paired bootstrap intervals) on the labelled test half.
+"""``prep bench 08``: exact search, BM25, embeddings and metrics against the libraries; then
+(without ``--quick``) the HNSW recall@10/latency curve on MiniLM vectors (``hnsw_curve``) and
+retrieval quality (nDCG@10 with paired bootstrap intervals) on the labelled test half.
 
 Libraries run under the same thread count as torch (faiss's OpenMP pool is set to
 ``torch.get_num_threads()``). Every timed result is re-checked: search ids against faiss
@@ -9,6 +10,7 @@ metrics against pytrec_eval.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -78,7 +80,7 @@ def _search_workloads(impls: dict[str, ModuleType], quick: bool) -> list[Workloa
         name: exact(m) for name, m in impls.items() if name != "baseline" or not quick
     }
     exact_rows["faiss IndexFlatIP"] = lambda: flat.search(q, 10)[1][0]
-    out = [
+    return [
         Workload(
             name=f"exact cosine top-10, 1 query over {n:,} x {DIM}",
             candidates=exact_rows,
@@ -89,37 +91,6 @@ def _search_workloads(impls: dict[str, ModuleType], quick: bool) -> list[Workloa
             notes="the target: the solution within 2x of faiss flat on the same threads",
         )
     ]
-    # HNSW: recall@10 against the exact answer for a few efSearch values, over 200 queries.
-    hnsw = impls["solution"].HNSWIndex(DIM, m=32, ef_construction=80)
-    hnsw.add(np.arange(n), x)
-    queries = _clustered(200, 2)
-    truth = flat.search(queries, 10)[1]
-    candidates: dict[str, Callable[[], object]] = {
-        "faiss IndexFlatIP": lambda: flat.search(q, 10)[1][0]
-    }
-    recalls = []
-    for ef in (16, 32, 64, 128):
-        hnsw.ef_search = ef
-        found = hnsw.search(queries, 10)[1].numpy()
-        recall = float(
-            np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)])
-        )
-        recalls.append(f"ef={ef}: {recall:.3f}")
-
-        def search(ef: int = ef) -> object:
-            hnsw.ef_search = ef
-            return hnsw.search(q, 10)[1][0].numpy()
-
-        candidates[f"HNSW M=32 efSearch={ef}"] = search
-    out.append(
-        Workload(
-            name=f"HNSW top-10, 1 query over {n:,} x {DIM}",
-            candidates=candidates,
-            reference="faiss IndexFlatIP",
-            notes="recall@10 vs exact over 200 queries: " + ", ".join(recalls),
-        )
-    )
-    return out
 
 
 def _bm25_workloads(impls: dict[str, ModuleType], quick: bool) -> list[Workload]:
@@ -253,6 +224,163 @@ def workloads(quick: bool = False) -> list[Workload]:
     ]
 
 
+def real_embeddings() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """(documents, questions): MiniLM vectors of the retrieval index (each PyTorch page's
+    leading chunk, as ``retrieval_quality`` indexes it) and of the labelled questions, from the
+    on-disk embedding cache (computed on the first call)."""
+    impl = implementations(PACKAGE)["solution"]
+    embedder = impl.Embedder(cache_path=cache_dir() / "embeddings.sqlite")
+    chunks = [
+        impl.chunk(d.text, max_tokens=128, overlap=16, tokenizer=str.split, source=d.id)[0]
+        for d in torch_documents()
+    ]
+    docs = embedder.encode([quality.indexed_text(c) for c in chunks]).numpy()
+    asked = embedder.encode([q.text for q in questions()]).numpy()
+    return docs, asked
+
+
+def smoothed_bootstrap(
+    real: npt.NDArray[np.float32], n: int, bandwidth: float, seed: int
+) -> npt.NDArray[np.float32]:
+    """``n`` unit vectors drawn from a kernel density estimate of ``real`` (R, D): a random
+    real row plus Gaussian noise with the real rows' own covariance scaled by ``bandwidth``^2,
+    renormalised. The noise follows the directions the embeddings actually vary in, so the
+    draws stay on the data's low-dimensional manifold (isotropic noise in 384-d would make
+    every neighbour equidistant, which real embeddings are not)."""
+    rng = np.random.default_rng(seed)
+    centred = real - real.mean(axis=0)
+    # cov = V diag(s^2 / R) V^T, so noise = z diag(s / sqrt(R)) V^T has covariance cov.
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    root = (s[:, None] / np.sqrt(len(real))) * vt  # (D', D)
+    noise = rng.standard_normal((n, root.shape[0])).astype(np.float32) @ root  # (n, D)
+    x = real[rng.integers(0, len(real), n)] + bandwidth * noise
+    unit: npt.NDArray[np.float32] = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(
+        np.float32
+    )
+    return unit
+
+
+def neighbour_profile(
+    base: npt.NDArray[np.float32], queries: npt.NDArray[np.float32]
+) -> dict[str, float]:
+    """Median cosine of each query's 1st and 10th nearest ``base`` row, and the median gap
+    between them: how distinct the top 10 are (a gap near 0 is the graph index's hard case)."""
+    top = np.sort(queries @ base.T, axis=1)[:, ::-1][:, :10]  # (Q, 10)
+    return {
+        "cos@1": float(np.median(top[:, 0])),
+        "cos@10": float(np.median(top[:, 9])),
+        "gap 1-10": float(np.median(top[:, 0] - top[:, 9])),
+    }
+
+
+def profile_trend(
+    docs: npt.NDArray[np.float32], asked: npt.NDArray[np.float32], n: int
+) -> dict[str, dict[str, float]]:
+    """The questions' neighbour profile over random subsets of the real rows (1/8, 1/4, 1/2,
+    all), and its straight-line extrapolation in log2(size) to ``n`` rows: what a real corpus
+    of ``n`` pages would roughly show, the target a synthetic set of that size should meet."""
+    rng = np.random.default_rng(0)
+    sizes = [len(docs) // 8, len(docs) // 4, len(docs) // 2, len(docs)]
+    out = {
+        f"real {size:,}": neighbour_profile(docs[rng.permutation(len(docs))[:size]], asked)
+        for size in sizes
+    }
+    x = np.log2(sizes)
+    out[f"real, extrapolated to {n:,}"] = {
+        key: float(np.polyval(np.polyfit(x, [p[key] for p in out.values()], 1), np.log2(n)))
+        for key in ("cos@1", "cos@10", "gap 1-10")
+    }
+    return out
+
+
+def _recall_at_10(found: npt.NDArray[np.int64], truth: npt.NDArray[np.int64]) -> float:
+    return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)]))
+
+
+def _per_query_ms(search: Callable[[npt.NDArray[np.float32]], object], queries: Any) -> float:
+    """Median milliseconds of one single-query call over ``queries`` (after one warm-up)."""
+    search(queries[:1])
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        search(q[None])
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def hnsw_curve(
+    n: int = 100_000,
+    *,
+    bandwidths: tuple[float, ...] = (0.5, 1.5),
+    builds: tuple[tuple[int, int], ...] = ((32, 200),),
+    ef_searches: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024),
+) -> dict[str, Any]:
+    """recall@10 (against exact search) and one query's latency of the HNSW index for each
+    (M, efConstruction) in ``builds`` and each efSearch, beside exact search (the solution's
+    ``VectorIndex`` and faiss ``IndexFlatIP``), with the labelled questions as queries, over
+    the real MiniLM vectors of the corpus and over ``n`` draws of a smoothed bootstrap
+    of them for each of ``bandwidths``. Each set's neighbour profile is reported beside the
+    real rows' profile extrapolated to ``n`` (``profile_trend``)."""
+    import faiss
+
+    faiss.omp_set_num_threads(torch.get_num_threads())
+    impl = implementations(PACKAGE)["solution"]
+    docs, asked = real_embeddings()
+    sets = {f"real MiniLM vectors ({len(docs):,})": docs}
+    for h in bandwidths:
+        sets[f"smoothed bootstrap ({n:,}, bandwidth {h})"] = smoothed_bootstrap(docs, n, h, 2)
+    out: dict[str, Any] = {"profiles": profile_trend(docs, asked, n), "sets": {}}
+    for name, base in sets.items():
+        flat = faiss.IndexFlatIP(DIM)
+        flat.add(base)
+        truth = flat.search(asked, 10)[1]
+        exact = impl.VectorIndex(DIM)
+        exact.add(np.arange(len(base)), base)
+        rows: dict[str, Any] = {
+            "profile": neighbour_profile(base, asked),
+            "exact ms": _per_query_ms(functools.partial(exact.search, k=10), asked),
+            "faiss flat ms": _per_query_ms(functools.partial(flat.search, k=10), asked),
+            "hnsw": [],
+        }
+        for m, ef_construction in builds:
+            start = time.perf_counter()
+            hnsw = impl.HNSWIndex(DIM, m=m, ef_construction=ef_construction)
+            hnsw.add(np.arange(len(base)), base)
+            built = time.perf_counter() - start
+            for ef in ef_searches:
+                hnsw.ef_search = ef
+                found = hnsw.search(asked, 10)[1].numpy()
+                rows["hnsw"].append(
+                    {
+                        "M": m,
+                        "efConstruction": ef_construction,
+                        "build s": built,
+                        "efSearch": ef,
+                        "recall@10": _recall_at_10(found, truth),
+                        "ms": _per_query_ms(functools.partial(hnsw.search, k=10), asked),
+                    }
+                )
+        out["sets"][name] = rows
+    return out
+
+
+def print_hnsw_curve(curve: dict[str, Any]) -> None:
+    print("neighbour profile of the labelled questions (median cosine):")
+    for name, profile in curve["profiles"].items():
+        print(f"  {name:22s} " + "  ".join(f"{k} {v:.3f}" for k, v in profile.items()))
+    for name, rows in curve["sets"].items():
+        print(
+            f"{name}: exact {rows['exact ms']:.2f} ms, faiss flat {rows['faiss flat ms']:.2f} ms"
+            " per query; " + "  ".join(f"{k} {v:.3f}" for k, v in rows["profile"].items())
+        )
+        for r in rows["hnsw"]:
+            print(
+                f"  HNSW M={r['M']} efConstruction={r['efConstruction']} (built in "
+                f"{r['build s']:.0f} s) efSearch={r['efSearch']:4d}: recall@10 "
+                f"{r['recall@10']:.3f}, {r['ms']:.3f} ms"
+            )
+
+
 def retrieval_quality(split: str = "test", *, leading: int = 1) -> dict[str, Any]:
     """nDCG@10, recall@10 and MRR@10 of BM25, dense and hybrid retrieval on one half of the
     labelled set, with paired bootstrap intervals of hybrid minus each single method."""
@@ -296,6 +424,9 @@ def report(rows: list[Row], quick: bool = False) -> dict[str, Any]:
             {k: round(v, 1) for k, v in out["sentences_per_s"].items()},
         )
     if not quick:
+        curve = hnsw_curve()
+        out["hnsw"] = curve
+        print_hnsw_curve(curve)
         figures = retrieval_quality("test")
         out["quality"] = figures
         print(f"retrieval quality on the test half ({figures['questions']} questions):")

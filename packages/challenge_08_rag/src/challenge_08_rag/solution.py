@@ -1,7 +1,8 @@
 """Challenge 08 - the production-grade solution.
 
 What is special here: the chunker packs whole sentences and code blocks and counts tokens once
-per unit; the embedder buckets texts by token length so a batch pads to similar lengths, and
+per unit; the embedder buckets texts by token length and caps each batch in padded tokens, so a batch
+pads to similar lengths and long texts never widen a batch of short ones, and
 caches vectors in one SQLite file keyed by model id and content hash; the exact index searches
 in fixed-size blocks of rows (bounded memory, one ``topk`` per block, then a merge); BM25
 precomputes each posting's score contribution at index time, so a query is a few
@@ -131,19 +132,25 @@ def chunk(
 # --------------------------------------------------------------------------------------------
 # Task 2: embeddings
 
+# Padded tokens per forward = batch_size x this: with batch_size 32, 1,024 tokens, i.e. 32
+# texts of 32 tokens or 4 of the full 256. Below that, CPU matmuls lose little efficiency, and
+# each long text no longer drags up to batch_size - 1 shorter ones to its width.
+_TOKENS_PER_TEXT = 32
+
 
 class Embedder:
     """all-MiniLM-L6-v2 sentence embeddings: (N, 384) float32 rows of unit length.
 
     Texts are tokenized once (truncated to 256 tokens), sorted by token count and batched in
     that order, so each batch pads only to the longest of similar lengths (length bucketing);
-    rows come back in the caller's order. With ``cache_path``, vectors persist in one SQLite
+    a batch also stops at ``batch_size`` x 32 padded tokens, so long texts go a few at a time
+    and never pad a batch of shorter ones to their width. Rows come back in the caller's order. With ``cache_path``, vectors persist in one SQLite
     file keyed by sha256(model id, text): a text seen before costs a lookup, not a forward.
 
     Args:
         model_dir: a folder with a BERT checkpoint and tokenizer; ``None`` is the packaged
             all-MiniLM-L6-v2.
-        batch_size: texts per forward pass.
+        batch_size: at most this many texts per forward pass.
         cache_path: SQLite file for the cache; ``None`` disables caching.
 
     Raises:
@@ -195,11 +202,17 @@ class Embedder:
             texts, truncation=True, max_length=minilm.MAX_TOKENS, add_special_tokens=True
         )["input_ids"]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first
+        # A batch pads to its first (longest) text, so it is capped in padded tokens as well
+        # as in texts: many short texts fill one forward, long ones come a few at a time, and
+        # short texts never pad up to a long neighbour's width.
+        budget = self.batch_size * _TOKENS_PER_TEXT
         out = torch.empty(len(ids), self.dim)
+        lo = 0
         with torch.inference_mode():
-            for lo in range(0, len(order), self.batch_size):
-                rows = order[lo : lo + self.batch_size]
-                width = len(ids[rows[0]])  # the longest of the bucket
+            while lo < len(order):
+                width = len(ids[order[lo]])  # the longest of the bucket
+                rows = order[lo : lo + max(1, min(self.batch_size, budget // width))]
+                lo += len(rows)
                 input_ids = torch.zeros(len(rows), width, dtype=torch.long)  # (B, T), 0 = [PAD]
                 mask = torch.zeros(len(rows), width, dtype=torch.long)  # (B, T)
                 for r, i in enumerate(rows):
@@ -434,9 +447,14 @@ class HNSWIndex:
         self, ids: Sequence[int] | Tensor | npt.NDArray[Any], vectors: Tensor | npt.NDArray[Any]
     ) -> None:
         """Insert ``vectors`` (N, dim) under ``ids`` (N,); see ``VectorIndex.add``."""
+        import faiss
+
         matrix = unit_rows(vectors, self.dim, "vectors")
-        new = as_ids(ids, matrix.shape[0])
-        self._index.add_with_ids(matrix.numpy(), new.numpy())
+        new = as_ids(ids, matrix.shape[0]).numpy()
+        clash = np.isin(new, faiss.vector_to_array(self._index.id_map))  # the ids stored so far
+        if clash.any():
+            raise ValueError(f"ids already in the index: {new[clash][:5].tolist()}")
+        self._index.add_with_ids(matrix.numpy(), new)
 
     def search(self, queries: Tensor | npt.NDArray[Any], k: int) -> tuple[Tensor, Tensor]:
         """(scores, ids), each (Q, k), best first; approximate (see ``ef_search``)."""
