@@ -95,7 +95,7 @@ def workloads(quick: bool) -> list[Workload]:
             device="cpu",
             library="sentence-transformers",
             notes="baseline: max_batch=1 (one text per forward); solution and starter: "
-            f"max_batch={len(texts)}, texts padded to the longest of the batch",
+            f"max_batch={len(texts)} (the solution splits a batch into length buckets)",
         )
     ]
 
