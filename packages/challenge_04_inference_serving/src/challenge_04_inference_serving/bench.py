@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import signal
 import socket
@@ -42,15 +41,13 @@ _SWEEP: dict[str, list[dict[str, Any]]] = {}  # impl -> one dict per rate, for p
 
 
 def _through_batcher(module: ModuleType, embed: Any, texts: list[str], max_batch: int) -> Any:
-    # the solution's batcher can split a batch by length, as its service does
-    extra = {}
-    if "bucket_by" in inspect.signature(module.DynamicBatcher).parameters:
-        extra["bucket_by"] = lambda text: len(text.split()) + 2
+    # the solution splits a batch into length buckets, as its service does
+    bucketed = getattr(module, "bucketed_by_length", None)
+    if bucketed is not None:
+        embed = bucketed(embed, lambda text: len(text.split()) + 2)
 
     async def run() -> list[Any]:
-        batcher = module.DynamicBatcher(
-            embed, max_batch=max_batch, max_wait_ms=2, max_queue=256, **extra
-        )
+        batcher = module.DynamicBatcher(embed, max_batch=max_batch, max_wait_ms=2, max_queue=256)
         try:
             return list(await asyncio.gather(*(batcher.submit(t) for t in texts)))
         finally:

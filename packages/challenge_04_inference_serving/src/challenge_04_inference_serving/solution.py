@@ -76,22 +76,11 @@ class DynamicBatcher(Generic[T, R]):
         max_wait_ms: float = 5.0,
         max_queue: int = 256,
         on_batch: Callable[[int], None] | None = None,
-        bucket_by: Callable[[T], int] | None = None,
-        bucket_overhead: float = 16.0,
     ) -> None:
-        """``bucket_by`` (optional): an item's padded length (e.g. its token count); a batch
-        is then split into runs of similar lengths (``length_buckets``) so short items are
-        not padded to the longest. ``bucket_overhead``: the fixed cost of one model call, in
-        the same units (length x items)."""
         _check_batcher_args(model_fn, max_batch, max_wait_ms, max_queue)
-        if bucket_by is not None and not callable(bucket_by):
-            raise TypeError(f"bucket_by must be callable or None, got {type(bucket_by).__name__}")
-        if not 0 <= bucket_overhead < math.inf:
-            raise ValueError(f"bucket_overhead must be finite and >= 0, got {bucket_overhead!r}")
         self.model_fn = model_fn
         self.max_batch, self.max_wait_s, self.max_queue = max_batch, max_wait_ms / 1e3, max_queue
         self.on_batch = on_batch
-        self.bucket_by, self.bucket_overhead = bucket_by, bucket_overhead
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._wakeup = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -191,7 +180,7 @@ class DynamicBatcher(Generic[T, R]):
         if self.on_batch is not None:
             self.on_batch(len(items))
         try:
-            results = await loop.run_in_executor(self._executor, self._call_model, items)
+            results = await loop.run_in_executor(self._executor, self.model_fn, items)
             if len(results) != len(items):
                 raise ValueError(f"model_fn returned {len(results)} results for {len(items)} items")
         except Exception as exc:  # fail this batch's requests only; the worker goes on
@@ -205,19 +194,45 @@ class DynamicBatcher(Generic[T, R]):
             if not future.done():  # the caller may have given up while the batch ran
                 future.set_result(result)
 
-    def _call_model(self, items: list[T]) -> Sequence[R]:
-        """``model_fn`` on the whole batch, or once per length bucket (results in order)."""
-        if self.bucket_by is None or len(items) < 2:
-            return self.model_fn(items)
-        buckets = length_buckets([self.bucket_by(item) for item in items], self.bucket_overhead)
+
+# --------------------------------------------------------------------------------------------
+# Beyond the tasks: length buckets (not in __all__: the starter has no TODO for them)
+
+
+def bucketed_by_length(
+    model_fn: Callable[[list[T]], Sequence[R]],
+    length: Callable[[T], int],
+    overhead: float = 16.0,
+) -> Callable[[list[T]], list[R]]:
+    """``model_fn`` that runs a batch as runs of similar lengths (``length_buckets``), so
+    short items are not padded to the longest; results come back in the batch's order.
+
+    Args:
+        model_fn: the model on a list of items (as ``DynamicBatcher`` takes it).
+        length: an item's padded length, e.g. its token count.
+        overhead: the fixed cost of one model call, in the same units as length x items.
+
+    Raises:
+        TypeError: model_fn or length not callable. ValueError: overhead negative or infinite.
+    """
+    if not callable(model_fn) or not callable(length):
+        raise TypeError("model_fn and length must be callable")
+    if isinstance(overhead, bool) or not 0 <= overhead < math.inf:
+        raise ValueError(f"overhead must be finite and >= 0, got {overhead!r}")
+
+    def run(items: list[T]) -> list[R]:
+        if len(items) < 2:
+            return list(model_fn(items))
         results: list[R | None] = [None] * len(items)
-        for bucket in buckets:
-            out = self.model_fn([items[k] for k in bucket])
+        for bucket in length_buckets([length(item) for item in items], overhead):
+            out = model_fn([items[k] for k in bucket])
             if len(out) != len(bucket):
                 raise ValueError(f"model_fn returned {len(out)} results for {len(bucket)} items")
             for k, result in zip(bucket, out, strict=True):
                 results[k] = result
         return results  # type: ignore[return-value]  # every slot was filled
+
+    return run
 
 
 def length_buckets(lengths: Sequence[int], overhead: float) -> list[list[int]]:
@@ -279,12 +294,11 @@ def create_app(
     s = settings or ServiceSettings()
     metrics = ServiceMetrics(s.max_batch)
     batcher: DynamicBatcher[str, list[float]] = DynamicBatcher(
-        model_fn,
+        bucketed_by_length(model_fn, _padded_length),
         max_batch=s.max_batch,
         max_wait_ms=s.max_wait_ms,
         max_queue=s.max_queue,
         on_batch=metrics.observe_batch,
-        bucket_by=_padded_length,
     )
     metrics.queue_depth.set_function(lambda: batcher.queue_depth)
 
